@@ -1,0 +1,56 @@
+import type { LabelKeys } from './names.js';
+
+/** What the cluster adapter needs to know about an app to install and route its versions. */
+export interface AppSpec {
+  name: string;
+  /** e.g. `registry.example.com/shop:{version}` */
+  image: string;
+  containerPort: number;
+  replicas: number;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  env: Record<string, string>;
+  healthPath: string;
+  /** Response header that names the version answering, e.g. `x-app-version`. */
+  versionHeader: string;
+  routing: 'ingress' | 'gateway';
+  /** Gateway API: the parent Gateway the HTTPRoutes attach to. */
+  gateway?: { name: string; namespace?: string };
+  ingressClassName?: string;
+  hosts: string[];
+  labelKeys: LabelKeys;
+  /** Seconds a terminating pod keeps serving. */
+  terminationGracePeriodSeconds: number;
+  /** Extra pod template annotations (the sandbox reads readiness delays from here). */
+  podAnnotations: Record<string, string>;
+}
+
+/** One installed version in one region, as observed. */
+export interface InstalledVersion {
+  version: string;
+  desiredReplicas: number;
+  readyReplicas: number;
+  updatedReplicas: number;
+  /** ISO time the Deployment was created. */
+  createdAt: string;
+  /** ISO time it last stopped being live, if it ever was. */
+  retiredAt: string | null;
+  hasService: boolean;
+  hasRoute: boolean;
+}
+
+/** The live Service of an app in one region, as observed. */
+export interface LiveState {
+  /** Version in the live Service's selector (null: selector has no version). */
+  version: string | null;
+  previousVersion: string | null;
+  promotedAt: string | null;
+  promotedBy: string | null;
+}
+
+export interface RegionState {
+  region: string;
+  /** null: the live Service does not exist (not bootstrapped). */
+  live: LiveState | null;
+  liveRouteExists: boolean;
+  versions: InstalledVersion[];
+}

@@ -1,0 +1,34 @@
+/** A plan is data: the steps the runner executes, in order, and what each one means. */
+
+export type Step =
+  | { kind: 'install'; region: string; version: string }
+  | { kind: 'wait-ready'; region: string; version: string; minReady: number }
+  | { kind: 'check-route'; region: string; version: string }
+  | { kind: 'bootstrap'; region: string; initialVersion: string | null }
+  | { kind: 'precheck'; region: string; version: string; minReady: number }
+  | { kind: 'switch'; region: string; from: string | null; to: string }
+  | { kind: 'verify'; region: string; version: string }
+  | { kind: 'bake'; region: string; durationMs: number }
+  | { kind: 'delete-version'; region: string; version: string; reason: string };
+
+export type StepKind = Step['kind'];
+
+export type Action = 'deploy' | 'promote' | 'rollback' | 'cleanup' | 'bootstrap';
+
+export interface Plan {
+  action: Action;
+  app: string;
+  environment: string;
+  /** The version the action is about (rollback: per region, see steps; cleanup: null). */
+  version: string | null;
+  regions: string[];
+  steps: Step[];
+  /** Steps already true in the cluster, reported as skipped with the reason. */
+  notes: string[];
+}
+
+export type PlanResult = { ok: true; plan: Plan } | { ok: false; reasons: string[] };
+
+export function refused(...reasons: string[]): PlanResult {
+  return { ok: false, reasons };
+}

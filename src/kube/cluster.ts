@@ -1,0 +1,55 @@
+import type { AppSpec, InstalledVersion, RegionState } from '../core/model.js';
+
+/** One endpoint of a Service, as its EndpointSlices list it. */
+export interface EndpointView {
+  pod: string;
+  ip: string;
+  version: string | null;
+  ready: boolean;
+  terminating: boolean;
+}
+
+export interface SwitchResult {
+  /** false when the selector already pointed at the target (nothing was written). */
+  patched: boolean;
+  /** Round trip of the one merge patch of the live Service. */
+  patchMs: number;
+}
+
+export interface SwitchRequest {
+  to: string;
+  /** The version live before the switch: recorded as the rollback target. */
+  from: string | null;
+  by: string;
+  at: Date;
+  /** Fencing token of the lease held by the caller, recorded on the Service (see queue leases). */
+  fence?: string;
+}
+
+/**
+ * The port to one region's cluster: everything the release runner does to Kubernetes.
+ * Every mutating call is idempotent: calling it again after a crash converges to the same state.
+ */
+export interface Cluster {
+  readonly region: string;
+  readonly namespace: string;
+  /** Live Service, live route and the installed versions of one app. */
+  observe(app: AppSpec): Promise<RegionState>;
+  /** Server-side apply of the version's Deployment, Service and route (Ingress or HTTPRoute). */
+  installVersion(app: AppSpec, version: string, by: string): Promise<void>;
+  /** Resolves once the version has `minReady` ready, updated pods; rejects on timeout/abort. */
+  waitForReady(app: AppSpec, version: string, minReady: number, options: { timeoutMs: number; signal?: AbortSignal }): Promise<InstalledVersion>;
+  /** Create the live Service `<app>` and the live route `/` when missing; never changes them when present. */
+  bootstrap(app: AppSpec, initialVersion: string | null): Promise<{ created: string[] }>;
+  /** One merge patch of the live Service's selector and cutover.dev/ annotations; no-op when already live. */
+  switchSelector(app: AppSpec, request: SwitchRequest): Promise<SwitchResult>;
+  /** Endpoints currently listed by the EndpointSlices of a Service. */
+  endpoints(serviceName: string): Promise<EndpointView[]>;
+  /**
+   * Resolves when the Service's EndpointSlices list only ready pods of `version` (at least one),
+   * with the time it took; rejects on timeout with what was last seen.
+   */
+  waitForEndpoints(app: AppSpec, serviceName: string, version: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<{ convergedMs: number; endpoints: EndpointView[] }>;
+  /** Delete the version's Deployment, Service and route; absent objects are fine. */
+  deleteVersion(app: AppSpec, version: string): Promise<void>;
+}
