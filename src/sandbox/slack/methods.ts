@@ -1,0 +1,406 @@
+import type { ChannelRateLimiter } from './rate-limit.js';
+import type { SlackRecorder } from './recorder.js';
+import { SLACK_TS_PATTERN } from './slack-ts.js';
+import type { RecordedMessage, StandInChannel, StandInUser } from './types.js';
+
+/** The fake workspace the Web API methods read and write. */
+export interface Workspace {
+  team: { id: string; domain: string; name: string };
+  bot: { userId: string; botId: string; appId: string; name: string };
+  createdSec: number;
+  users: Map<string, StandInUser>;
+  usergroups: Map<string, string[]>;
+  channels: StandInChannel[];
+  recorder: SlackRecorder;
+  rateLimiter: ChannelRateLimiter;
+  nextTs(): string;
+  nowMs(): number;
+}
+
+export interface MethodResult {
+  status?: number;
+  headers?: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+export type Args = Record<string, unknown>;
+type MethodHandler = (args: Args, ws: Workspace) => MethodResult;
+
+const MAX_TEXT_LENGTH = 40_000;
+const MAX_BLOCKS = 50;
+const REACTION_NAME = /^[a-z0-9_+'-]+$/;
+
+export function fail(error: string, extra: Record<string, unknown> = {}): MethodResult {
+  return { body: { ok: false, error, ...extra } };
+}
+
+export function ratelimited(retryAfterSec: number): MethodResult {
+  return { status: 429, headers: { 'Retry-After': String(retryAfterSec) }, body: { ok: false, error: 'ratelimited' } };
+}
+
+function missing(field: string): MethodResult {
+  return fail('invalid_arguments', { response_metadata: { messages: [`[ERROR] missing required field: ${field}`] } });
+}
+
+function str(args: Args, key: string): string | undefined {
+  const value = args[key];
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+function bool(args: Args, key: string): boolean {
+  const value = args[key];
+  return value === true || value === 'true' || value === '1' || value === 1;
+}
+
+/** Slack accepts a conversation id or, for posting, its name with or without '#'. */
+export function resolveChannel(ws: Workspace, idOrName: string | undefined): StandInChannel | undefined {
+  if (idOrName === undefined) return undefined;
+  const name = idOrName.replace(/^#/, '');
+  return ws.channels.find((c) => c.id === idOrName) ?? ws.channels.find((c) => c.name === name);
+}
+
+interface Content {
+  text?: string;
+  blocks?: unknown[];
+  attachments?: unknown[];
+}
+
+/** Validates text/blocks/attachments the way chat.* methods do; returns the content or the error. */
+function readContent(args: Args, requireSome: boolean): Content | MethodResult {
+  const content: Content = {};
+  const text = typeof args.text === 'string' ? args.text : str(args, 'text');
+  if (text !== undefined) content.text = text;
+  if (args.blocks !== undefined) {
+    const blocks = args.blocks;
+    if (!Array.isArray(blocks)) return fail('invalid_blocks_format');
+    const wellFormed = blocks.every((b) => typeof b === 'object' && b !== null && typeof (b as { type?: unknown }).type === 'string');
+    if (!wellFormed || blocks.length > MAX_BLOCKS) return fail('invalid_blocks');
+    content.blocks = blocks;
+  }
+  if (args.attachments !== undefined) {
+    if (!Array.isArray(args.attachments)) return fail('invalid_attachments');
+    content.attachments = args.attachments;
+  }
+  if (content.text !== undefined && content.text.length > MAX_TEXT_LENGTH) return fail('msg_too_long');
+  const isEmpty = (content.text ?? '') === '' && (content.blocks ?? []).length === 0 && (content.attachments ?? []).length === 0;
+  if (requireSome && isEmpty) return fail('no_text');
+  return content;
+}
+
+function isResult(value: Content | MethodResult): value is MethodResult {
+  return 'body' in value;
+}
+
+/** The message object Slack returns for a bot-authored message. */
+export function apiMessage(ws: Workspace, message: RecordedMessage): Record<string, unknown> {
+  const parent = message.thread_ts !== undefined ? ws.recorder.findMessage(message.channel, message.thread_ts) : undefined;
+  const replies = ws.recorder.messages.filter((m) => m.channel === message.channel && m.thread_ts === message.ts && !m.deleted);
+  return {
+    user: message.user,
+    type: 'message',
+    ts: message.ts,
+    bot_id: message.bot_id,
+    app_id: ws.bot.appId,
+    text: message.text ?? '',
+    team: ws.team.id,
+    bot_profile: {
+      id: ws.bot.botId,
+      deleted: false,
+      name: ws.bot.name,
+      updated: ws.createdSec,
+      app_id: ws.bot.appId,
+      icons: { image_36: 'https://a.slack-edge.com/80588/img/plugins/app/bot_36.png' },
+      team_id: ws.team.id,
+    },
+    ...(message.blocks !== undefined ? { blocks: message.blocks } : {}),
+    ...(message.attachments !== undefined ? { attachments: message.attachments } : {}),
+    ...(message.metadata !== undefined ? { metadata: message.metadata } : {}),
+    ...(message.thread_ts !== undefined ? { thread_ts: message.thread_ts, parent_user_id: parent?.user ?? message.user } : {}),
+    ...(replies.length > 0
+      ? { thread_ts: message.ts, reply_count: replies.length, reply_users: [ws.bot.userId], latest_reply: replies[replies.length - 1]!.ts }
+      : {}),
+    ...(message.edited !== undefined ? { edited: message.edited } : {}),
+  };
+}
+
+/** Post a bot message into a channel (shared by chat.postMessage and in_channel response_url posts). */
+export function postBotMessage(
+  ws: Workspace,
+  channel: string,
+  content: Content,
+  extra: { thread_ts?: string; reply_broadcast?: boolean; metadata?: unknown; via: RecordedMessage['via'] },
+): RecordedMessage {
+  let threadTs = extra.thread_ts;
+  if (threadTs !== undefined) {
+    // A reply to a reply lands in the parent's thread, as in Slack.
+    const target = ws.recorder.findMessage(channel, threadTs);
+    if (target?.thread_ts !== undefined) threadTs = target.thread_ts;
+  }
+  const message: RecordedMessage = {
+    channel,
+    ts: ws.nextTs(),
+    ...(threadTs !== undefined ? { thread_ts: threadTs } : {}),
+    ...content,
+    ...(extra.metadata !== undefined ? { metadata: extra.metadata } : {}),
+    ...(extra.reply_broadcast ? { reply_broadcast: true } : {}),
+    user: ws.bot.userId,
+    bot_id: ws.bot.botId,
+    via: extra.via,
+    deleted: false,
+    history: [{ ...content, via: extra.via, at: ws.nowMs() }],
+  };
+  ws.recorder.messages.push(message);
+  return message;
+}
+
+/** Replace a message's content; fields not given are kept (chat.update semantics). */
+export function updateBotMessage(ws: Workspace, message: RecordedMessage, content: Content, via: 'chat.update' | 'response_url'): void {
+  if (content.text !== undefined) message.text = content.text;
+  if (content.blocks !== undefined) message.blocks = content.blocks;
+  if (content.attachments !== undefined) message.attachments = content.attachments;
+  message.history.push({ ...content, via, at: ws.nowMs() });
+  message.edited = { user: ws.bot.userId, ts: ws.nextTs() };
+}
+
+function userObject(ws: Workspace, user: StandInUser): Record<string, unknown> {
+  const realName = user.realName ?? user.name;
+  return {
+    id: user.id,
+    team_id: ws.team.id,
+    name: user.name,
+    deleted: user.deleted ?? false,
+    color: '9f69e7',
+    real_name: realName,
+    tz: user.tz ?? 'Europe/Berlin',
+    tz_label: 'Central European Time',
+    tz_offset: 3600,
+    profile: {
+      real_name: realName,
+      real_name_normalized: realName,
+      display_name: user.name,
+      display_name_normalized: user.name,
+      ...(user.email !== undefined ? { email: user.email } : {}),
+      team: ws.team.id,
+    },
+    is_admin: user.isAdmin ?? false,
+    is_owner: false,
+    is_primary_owner: false,
+    is_restricted: false,
+    is_ultra_restricted: false,
+    is_bot: user.isBot ?? false,
+    is_app_user: false,
+    updated: ws.createdSec,
+  };
+}
+
+const methods: Record<string, MethodHandler> = {
+  'api.test': (args) => ({ body: { ok: true, args: Object.fromEntries(Object.entries(args).map(([k, v]) => [k, String(v)])) } }),
+
+  'auth.test': (_args, ws) => ({
+    body: {
+      ok: true,
+      url: `https://${ws.team.domain}.slack.com/`,
+      team: ws.team.name,
+      user: ws.bot.name,
+      team_id: ws.team.id,
+      user_id: ws.bot.userId,
+      bot_id: ws.bot.botId,
+      is_enterprise_install: false,
+    },
+  }),
+
+  'chat.postMessage': (args, ws) => {
+    const requested = str(args, 'channel');
+    const retryAfter = ws.rateLimiter.take(resolveChannel(ws, requested)?.id ?? requested ?? '');
+    if (retryAfter !== undefined) return ratelimited(retryAfter);
+    const channel = resolveChannel(ws, requested);
+    if (channel === undefined) return fail('channel_not_found');
+    const content = readContent(args, true);
+    if (isResult(content)) return content;
+    const threadTs = str(args, 'thread_ts');
+    if (threadTs !== undefined && !SLACK_TS_PATTERN.test(threadTs)) return fail('invalid_thread_ts');
+    const message = postBotMessage(ws, channel.id, content, {
+      ...(threadTs !== undefined ? { thread_ts: threadTs } : {}),
+      reply_broadcast: bool(args, 'reply_broadcast'),
+      metadata: args.metadata,
+      via: 'chat.postMessage',
+    });
+    return { body: { ok: true, channel: channel.id, ts: message.ts, message: apiMessage(ws, message) } };
+  },
+
+  'chat.update': (args, ws) => {
+    const channel = resolveChannel(ws, str(args, 'channel'));
+    if (channel === undefined) return fail('channel_not_found');
+    const ts = str(args, 'ts');
+    const message = ts === undefined ? undefined : ws.recorder.findMessage(channel.id, ts);
+    if (message === undefined) return fail('message_not_found');
+    if (message.user !== ws.bot.userId) return fail('cant_update_message');
+    const content = readContent(args, true);
+    if (isResult(content)) return content;
+    updateBotMessage(ws, message, content, 'chat.update');
+    return { body: { ok: true, channel: channel.id, ts: message.ts, text: message.text ?? '', message: apiMessage(ws, message) } };
+  },
+
+  'chat.delete': (args, ws) => {
+    const channel = resolveChannel(ws, str(args, 'channel'));
+    if (channel === undefined) return fail('channel_not_found');
+    const ts = str(args, 'ts');
+    const message = ts === undefined ? undefined : ws.recorder.findMessage(channel.id, ts);
+    if (message === undefined) return fail('message_not_found');
+    message.deleted = true;
+    return { body: { ok: true, channel: channel.id, ts: message.ts } };
+  },
+
+  'chat.postEphemeral': (args, ws) => {
+    const channel = resolveChannel(ws, str(args, 'channel'));
+    if (channel === undefined) return fail('channel_not_found');
+    const userId = str(args, 'user');
+    if (userId === undefined) return missing('user');
+    const user = ws.users.get(userId);
+    if (user === undefined || user.deleted) return fail('user_not_found');
+    const content = readContent(args, true);
+    if (isResult(content)) return content;
+    const messageTs = ws.nextTs();
+    const threadTs = str(args, 'thread_ts');
+    ws.recorder.ephemerals.push({
+      channel: channel.id,
+      user: userId,
+      message_ts: messageTs,
+      ...(threadTs !== undefined ? { thread_ts: threadTs } : {}),
+      ...(content.text !== undefined ? { text: content.text } : {}),
+      ...(content.blocks !== undefined ? { blocks: content.blocks } : {}),
+      via: 'chat.postEphemeral',
+      at: ws.nowMs(),
+    });
+    return { body: { ok: true, message_ts: messageTs } };
+  },
+
+  'chat.getPermalink': (args, ws) => {
+    const channel = resolveChannel(ws, str(args, 'channel'));
+    if (channel === undefined) return fail('channel_not_found');
+    const ts = str(args, 'message_ts');
+    const message = ts === undefined ? undefined : ws.recorder.findMessage(channel.id, ts);
+    if (message === undefined) return fail('message_not_found');
+    const base = `https://${ws.team.domain}.slack.com/archives/${channel.id}/p${message.ts.replace('.', '')}`;
+    const permalink = message.thread_ts !== undefined ? `${base}?thread_ts=${message.thread_ts}&cid=${channel.id}` : base;
+    return { body: { ok: true, channel: channel.id, permalink } };
+  },
+
+  'reactions.add': (args, ws) => reactAsBot(args, ws, 'add'),
+  'reactions.remove': (args, ws) => reactAsBot(args, ws, 'remove'),
+
+  'reactions.get': (args, ws) => {
+    const channelArg = str(args, 'channel');
+    const ts = str(args, 'timestamp');
+    if (channelArg === undefined || ts === undefined) return fail('no_item_specified');
+    const channel = resolveChannel(ws, channelArg);
+    if (channel === undefined) return fail('channel_not_found');
+    const message = ws.recorder.findMessage(channel.id, ts);
+    if (message === undefined) return fail('message_not_found');
+    const grouped = new Map<string, string[]>();
+    for (const r of ws.recorder.findReactions({ channel: channel.id, ts })) {
+      grouped.set(r.name, [...(grouped.get(r.name) ?? []), r.user]);
+    }
+    const reactions = [...grouped].map(([name, users]) => ({ name, users, count: users.length }));
+    return {
+      body: {
+        ok: true,
+        type: 'message',
+        channel: channel.id,
+        message: { ...apiMessage(ws, message), ...(reactions.length > 0 ? { reactions } : {}) },
+      },
+    };
+  },
+
+  'usergroups.users.list': (args, ws) => {
+    const usergroup = str(args, 'usergroup');
+    if (usergroup === undefined) return missing('usergroup');
+    const members = ws.usergroups.get(usergroup);
+    if (members === undefined) return fail('no_such_subteam');
+    return { body: { ok: true, users: [...members] } };
+  },
+
+  'users.info': (args, ws) => {
+    const id = str(args, 'user');
+    if (id === undefined) return fail('user_not_found');
+    if (id === ws.bot.userId) {
+      return {
+        body: {
+          ok: true,
+          user: { ...userObject(ws, { id, name: ws.bot.name, isBot: true }), profile: { bot_id: ws.bot.botId, api_app_id: ws.bot.appId, real_name: ws.bot.name, team: ws.team.id } },
+        },
+      };
+    }
+    const user = ws.users.get(id);
+    if (user === undefined) return fail('user_not_found');
+    return { body: { ok: true, user: userObject(ws, user) } };
+  },
+
+  'conversations.info': (args, ws) => {
+    const id = str(args, 'channel');
+    const channel = id === undefined ? undefined : ws.channels.find((c) => c.id === id);
+    if (channel === undefined) return fail('channel_not_found');
+    const isPrivate = channel.isPrivate ?? false;
+    return {
+      body: {
+        ok: true,
+        channel: {
+          id: channel.id,
+          name: channel.name,
+          is_channel: !isPrivate,
+          is_group: isPrivate,
+          is_im: false,
+          is_mpim: false,
+          is_private: isPrivate,
+          created: ws.createdSec,
+          is_archived: false,
+          is_general: false,
+          unlinked: 0,
+          name_normalized: channel.name,
+          is_shared: false,
+          is_org_shared: false,
+          is_ext_shared: false,
+          is_pending_ext_shared: false,
+          pending_shared: [],
+          context_team_id: ws.team.id,
+          updated: ws.createdSec * 1000,
+          parent_conversation: null,
+          creator: [...ws.users.keys()][0] ?? ws.bot.userId,
+          shared_team_ids: [ws.team.id],
+          is_member: true,
+          topic: { value: '', creator: '', last_set: 0 },
+          purpose: { value: '', creator: '', last_set: 0 },
+          previous_names: [],
+        },
+      },
+    };
+  },
+};
+
+function reactAsBot(args: Args, ws: Workspace, action: 'add' | 'remove'): MethodResult {
+  const channelArg = str(args, 'channel');
+  const ts = str(args, 'timestamp');
+  if (channelArg === undefined || ts === undefined) return fail('no_item_specified');
+  const channel = resolveChannel(ws, channelArg);
+  if (channel === undefined) return fail('channel_not_found');
+  const name = str(args, 'name');
+  if (name === undefined || !REACTION_NAME.test(name)) return fail('invalid_name');
+  if (ws.recorder.findMessage(channel.id, ts) === undefined) return fail('message_not_found');
+  const existing = ws.recorder.findReactions({ channel: channel.id, ts, name, user: ws.bot.userId })[0];
+  if (action === 'add') {
+    if (existing !== undefined) return fail('already_reacted');
+    ws.recorder.reactions.push({ channel: channel.id, ts, name, user: ws.bot.userId, via: 'api' });
+  } else {
+    if (existing === undefined) return fail('no_reaction');
+    ws.recorder.removeReaction(existing);
+  }
+  return { body: { ok: true } };
+}
+
+export function findMethod(name: string): MethodHandler | undefined {
+  return Object.hasOwn(methods, name) ? methods[name] : undefined;
+}
+
+export const supportedMethods = Object.keys(methods);
