@@ -1,0 +1,62 @@
+import type { Action, Plan, Step } from './plan.js';
+
+/** Figures measured in one region during a promotion or rollback. */
+export interface RegionTimings {
+  /** Round trip of the selector merge patch (0 when the region was already on the target). */
+  patchMs: number | null;
+  /** From the patch until the Service's EndpointSlices held only ready target pods. */
+  endpointsMs: number | null;
+  /** From the patch until live traffic sampled through the region's URL answered with the target only. */
+  dataPlaneMs: number | null;
+  /** Whole time spent on this region, bake excluded. */
+  totalMs: number;
+}
+
+export interface RegionHealth {
+  readyPods: number;
+  /** Versions seen in the sampled live responses, with counts. */
+  samples: Record<string, number>;
+  failedSamples: number;
+}
+
+export interface RegionReport {
+  region: string;
+  from: string | null;
+  to: string | null;
+  outcome: 'switched' | 'already-live' | 'installed' | 'cleaned' | 'restored' | 'failed' | 'not-started';
+  timings: RegionTimings;
+  health: RegionHealth | null;
+  detail: string | null;
+}
+
+export type ReleaseOutcome = 'succeeded' | 'failed' | 'rolled-back' | 'refused';
+
+export interface ReleaseResult {
+  outcome: ReleaseOutcome;
+  action: Action;
+  app: string;
+  environment: string;
+  version: string | null;
+  regions: RegionReport[];
+  /** Why it failed or was refused, in words a user reads. */
+  reasons: string[];
+  /** True when regions were left on different versions; always said loudly. */
+  split: boolean;
+  /** What the compensation restored, when it ran. */
+  compensation: { ran: boolean; restored: string[]; failed: string[] } | null;
+  totalMs: number;
+}
+
+export type StepOutcome = 'ok' | 'skipped' | 'failed';
+
+/** Everything the runner reports, in order. Reporters (CLI, log, Slack thread) render these. */
+export type ProgressEvent =
+  | { type: 'planned'; plan: Plan; resumedAt: number }
+  | { type: 'step-started'; index: number; step: Step; phase: 'forward' | 'compensation' }
+  | { type: 'step-finished'; index: number; step: Step; phase: 'forward' | 'compensation'; outcome: StepOutcome; durationMs: number; detail: string }
+  | { type: 'compensating'; reason: string }
+  | { type: 'finished'; result: ReleaseResult };
+
+export interface Reporter {
+  report(event: ProgressEvent): void | Promise<void>;
+}

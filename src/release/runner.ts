@@ -1,0 +1,226 @@
+import type { AppSpec } from '../core/model.js';
+import type { Plan, Step } from '../core/plan.js';
+import type { Cluster } from '../kube/cluster.js';
+import type { ProgressEvent, RegionReport, ReleaseResult, Reporter, StepOutcome } from '../core/events.js';
+import type { ProbeTarget } from './live-probe.js';
+import { executeStep, type StepContext, type StepRecord } from './steps.js';
+
+/** One region as the runner sees it: its cluster and where its live traffic can be sampled. */
+export interface RegionTarget {
+  cluster: Cluster;
+  probe: ProbeTarget;
+}
+
+export interface RunnerPolicy {
+  readyTimeoutMs: number;
+  verifyTimeoutMs: number;
+  healthSamples: number;
+  autoRollback: boolean;
+}
+
+/** Where a job stands: saved after every step so a retried job resumes instead of repeating. */
+export interface RunCursor {
+  phase: 'forward' | 'compensation';
+  /** Steps of the current phase already finished. */
+  completed: number;
+  forwardSteps: Step[];
+  compensationSteps: Step[];
+  records: StepRecord[];
+  failure: string | null;
+}
+
+export interface RunOptions {
+  app: AppSpec;
+  regions: ReadonlyMap<string, RegionTarget>;
+  policy: RunnerPolicy;
+  actor: string;
+  reporter: Reporter;
+  /** Inverse steps for what completed, in the order they must run (core's planCompensation). */
+  compensate: (completed: Step[]) => Step[];
+  cursor?: RunCursor | undefined;
+  saveCursor?: ((cursor: RunCursor) => Promise<void>) | undefined;
+  /** Called before every mutating step: throws when the caller's lease was lost (fencing). */
+  guard?: (() => Promise<void>) | undefined;
+  fence?: string | undefined;
+  signal?: AbortSignal | undefined;
+  now?: () => Date;
+}
+
+const mutating = new Set<Step['kind']>(['install', 'bootstrap', 'switch', 'delete-version']);
+
+/**
+ * Execute a plan step by step, region by region, as the plan orders them. A failure after any
+ * traffic switch runs the compensation (switch touched regions back, in reverse, and verify)
+ * when the policy allows, and the result always says whether regions were left split.
+ */
+export async function runPlan(plan: Plan, options: RunOptions): Promise<ReleaseResult> {
+  const started = performance.now();
+  const cursor: RunCursor = options.cursor ?? { phase: 'forward', completed: 0, forwardSteps: plan.steps, compensationSteps: [], records: [], failure: null };
+  const emit = async (event: ProgressEvent): Promise<void> => {
+    await options.reporter.report(event);
+  };
+  const context: StepContext = {
+    app: options.app,
+    regions: options.regions,
+    policy: options.policy,
+    actor: options.actor,
+    fence: options.fence,
+    signal: options.signal,
+    now: options.now ?? (() => new Date()),
+    records: cursor.records,
+  };
+  await emit({ type: 'planned', plan: { ...plan, steps: cursor.forwardSteps }, resumedAt: cursor.phase === 'forward' ? cursor.completed : cursor.forwardSteps.length });
+
+  if (cursor.phase === 'forward') {
+    const failure = await runPhase('forward', cursor.forwardSteps, cursor, context, options, emit);
+    if (failure !== null) {
+      cursor.failure = failure;
+      const completedSwitches = switchesToUndo(cursor);
+      if (completedSwitches.length > 0 && options.policy.autoRollback && isTrafficAction(plan)) {
+        cursor.phase = 'compensation';
+        cursor.completed = 0;
+        cursor.compensationSteps = options.compensate(completedSwitches);
+        await options.saveCursor?.(cursor);
+        await emit({ type: 'compensating', reason: failure });
+      }
+    }
+  }
+  if (cursor.phase === 'compensation') {
+    await runPhase('compensation', cursor.compensationSteps, cursor, context, options, emit);
+  }
+
+  const result = summarize(plan, cursor, performance.now() - started);
+  await emit({ type: 'finished', result });
+  return result;
+}
+
+async function runPhase(
+  phase: 'forward' | 'compensation',
+  steps: Step[],
+  cursor: RunCursor,
+  context: StepContext,
+  options: RunOptions,
+  emit: (event: ProgressEvent) => Promise<void>,
+): Promise<string | null> {
+  for (let index = cursor.completed; index < steps.length; index++) {
+    const step = steps[index]!;
+    if (options.signal?.aborted) return 'stopped before finishing: the worker is shutting down';
+    await emit({ type: 'step-started', index, step, phase });
+    const stepStarted = performance.now();
+    let outcome: StepOutcome;
+    let detail: string;
+    try {
+      if (mutating.has(step.kind)) await options.guard?.();
+      const record = await executeStep(step, context);
+      cursor.records.push({ ...record, phase });
+      outcome = record.outcome;
+      detail = record.detail;
+    } catch (error) {
+      outcome = 'failed';
+      detail = error instanceof Error ? error.message : String(error);
+      cursor.records.push({ step, phase, outcome, detail, durationMs: performance.now() - stepStarted, startedAtMs: Date.now() - (performance.now() - stepStarted), measures: {} });
+    }
+    const durationMs = performance.now() - stepStarted;
+    await emit({ type: 'step-finished', index, step, phase, outcome, durationMs, detail });
+    if (outcome === 'failed') {
+      // Compensation keeps going so every region it can restore is restored; forward stops.
+      if (phase === 'forward') {
+        await options.saveCursor?.(cursor);
+        return `${step.region}: ${detail}`;
+      }
+    }
+    cursor.completed = index + 1;
+    await options.saveCursor?.(cursor);
+  }
+  return null;
+}
+
+function isTrafficAction(plan: Plan): boolean {
+  return plan.action === 'promote' || plan.action === 'rollback';
+}
+
+/** Switch steps of the forward phase that may have changed traffic (including a failed patch: its outcome is unknown). */
+function switchesToUndo(cursor: RunCursor): Step[] {
+  return cursor.records.filter((r) => r.phase === 'forward' && r.step.kind === 'switch' && r.outcome !== 'skipped').map((r) => r.step);
+}
+
+function summarize(plan: Plan, cursor: RunCursor, totalMs: number): ReleaseResult {
+  const reports = new Map<string, RegionReport>();
+  for (const region of plan.regions) {
+    reports.set(region, {
+      region,
+      from: null,
+      to: null,
+      outcome: 'not-started',
+      timings: { patchMs: null, endpointsMs: null, dataPlaneMs: null, totalMs: 0 },
+      health: null,
+      detail: null,
+    });
+  }
+  for (const record of cursor.records) {
+    const report = reports.get(record.step.region);
+    if (!report) continue;
+    if (record.step.kind !== 'bake') report.timings.totalMs += record.durationMs;
+    applyRecord(report, record);
+  }
+  const failedCompensation = cursor.records.filter((r) => r.phase === 'compensation' && r.outcome === 'failed').map((r) => r.step.region);
+  const restored = [...new Set(cursor.records.filter((r) => r.phase === 'compensation' && r.step.kind === 'switch' && r.outcome !== 'failed').map((r) => r.step.region))].filter(
+    (region) => !failedCompensation.includes(region),
+  );
+  const compensation = cursor.phase === 'compensation' ? { ran: true, restored, failed: [...new Set(failedCompensation)] } : null;
+  for (const region of restored) {
+    const report = reports.get(region)!;
+    report.outcome = 'restored';
+  }
+  const outcome = cursor.failure === null ? 'succeeded' : compensation && compensation.failed.length === 0 ? 'rolled-back' : 'failed';
+  const onTarget = [...reports.values()].filter((r) => r.outcome === 'switched' || r.outcome === 'already-live');
+  const split = isTrafficAction(plan) && outcome !== 'succeeded' && onTarget.length > 0 && onTarget.length < reports.size;
+  return {
+    outcome,
+    action: plan.action,
+    app: plan.app,
+    environment: plan.environment,
+    version: plan.version,
+    regions: [...reports.values()],
+    reasons: cursor.failure ? [cursor.failure] : [],
+    split,
+    compensation,
+    totalMs,
+  };
+}
+
+function applyRecord(report: RegionReport, record: StepRecord): void {
+  const { step, measures } = record;
+  if (record.outcome === 'failed') {
+    report.detail = record.detail;
+    if (record.phase === 'forward') report.outcome = 'failed';
+  }
+  if (record.phase === 'compensation') return;
+  switch (step.kind) {
+    case 'switch':
+      report.from = step.from;
+      report.to = step.to;
+      if (record.outcome !== 'failed') report.outcome = 'switched';
+      if (measures.patchMs !== undefined) report.timings.patchMs = measures.patchMs;
+      break;
+    case 'verify':
+      if (measures.endpointsMs !== undefined) report.timings.endpointsMs = measures.endpointsMs;
+      if (measures.dataPlaneMs !== undefined) report.timings.dataPlaneMs = measures.dataPlaneMs;
+      if (measures.health) report.health = measures.health;
+      if (report.to === null) report.to = step.version;
+      if (report.outcome === 'not-started' && record.outcome !== 'failed') report.outcome = 'already-live';
+      break;
+    case 'install':
+    case 'wait-ready':
+    case 'check-route':
+      report.to = step.version;
+      if (record.outcome !== 'failed' && report.outcome !== 'failed') report.outcome = 'installed';
+      if (measures.health) report.health = measures.health;
+      break;
+    case 'delete-version':
+      if (record.outcome !== 'failed' && report.outcome !== 'failed') report.outcome = 'cleaned';
+      break;
+    default:
+      break;
+  }
+}

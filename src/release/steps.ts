@@ -1,0 +1,153 @@
+import type { AppSpec } from '../core/model.js';
+import { liveNames, versionNames } from '../core/names.js';
+import type { Step } from '../core/plan.js';
+import type { RegionHealth, StepOutcome } from '../core/events.js';
+import { waitForVersion } from './live-probe.js';
+import type { RegionTarget, RunnerPolicy } from './runner.js';
+
+/** What a step measured; the runner folds these into the per-region report. */
+export interface StepMeasures {
+  patched?: boolean;
+  patchMs?: number;
+  endpointsMs?: number;
+  dataPlaneMs?: number;
+  health?: RegionHealth;
+}
+
+export interface StepRecord {
+  step: Step;
+  phase: 'forward' | 'compensation';
+  outcome: StepOutcome;
+  detail: string;
+  durationMs: number;
+  /** Wall-clock start (epoch ms): kept in the cursor, so it must mean the same in another process. */
+  startedAtMs: number;
+  measures: StepMeasures;
+}
+
+export interface StepContext {
+  app: AppSpec;
+  regions: ReadonlyMap<string, RegionTarget>;
+  policy: RunnerPolicy;
+  actor: string;
+  fence: string | undefined;
+  signal: AbortSignal | undefined;
+  now: () => Date;
+  records: readonly StepRecord[];
+}
+
+type Done = Omit<StepRecord, 'phase'>;
+
+/** Consecutive answers from the target that count as "the route serves it". */
+const routeSamples = 3;
+
+/** Run one step against its region. Throws with a user-readable message when the step fails. */
+export async function executeStep(step: Step, context: StepContext): Promise<Done> {
+  const started = performance.now();
+  const startedAtMs = Date.now();
+  const region = context.regions.get(step.region);
+  if (!region) throw new Error(`no cluster configured for region ${step.region}`);
+  const done = (detail: string, measures: StepMeasures = {}, outcome: StepOutcome = 'ok'): Done => ({
+    step,
+    outcome,
+    detail,
+    durationMs: performance.now() - started,
+    startedAtMs,
+    measures,
+  });
+  const { app, policy } = context;
+  const { cluster } = region;
+
+  switch (step.kind) {
+    case 'install': {
+      await cluster.installVersion(app, step.version, context.actor);
+      const names = versionNames(app.name, step.version);
+      return done(`applied Deployment and Service ${names.deployment}, route ${names.path}`);
+    }
+    case 'wait-ready': {
+      const state = await cluster.waitForReady(app, step.version, step.minReady, { timeoutMs: policy.readyTimeoutMs, signal: context.signal });
+      return done(`${state.readyReplicas}/${state.desiredReplicas} pods of ${step.version} ready`);
+    }
+    case 'check-route': {
+      const path = versionHealthPath(app, step.version);
+      const seen = await waitForVersion(region.probe, path, step.version, { consecutive: routeSamples, timeoutMs: policy.verifyTimeoutMs, signal: context.signal });
+      if (!seen.converged) throw new Error(`${path} did not answer with ${step.version}: ${seen.lastError ?? 'no answer'}`);
+      return done(`${path} answers with ${step.version}`);
+    }
+    case 'bootstrap': {
+      const { created } = await cluster.bootstrap(app, step.initialVersion);
+      return created.length > 0 ? done(`created ${created.join(', ')}`) : done('live Service and route already exist, left unchanged', {}, 'skipped');
+    }
+    case 'precheck': {
+      const state = await cluster.observe(app);
+      const installed = state.versions.find((v) => v.version === step.version);
+      if (!installed) throw new Error(`${step.version} is not installed`);
+      if (installed.readyReplicas < step.minReady) {
+        throw new Error(`${step.version} has ${installed.readyReplicas}/${installed.desiredReplicas} ready pods (needs ${step.minReady})`);
+      }
+      const path = versionHealthPath(app, step.version);
+      const seen = await waitForVersion(region.probe, path, step.version, { consecutive: 1, timeoutMs: policy.verifyTimeoutMs, signal: context.signal });
+      if (!seen.converged) throw new Error(`${path} does not answer with ${step.version}: ${seen.lastError ?? 'no answer'}`);
+      return done(`${step.version}: ${installed.readyReplicas}/${installed.desiredReplicas} pods ready, ${path} answers`);
+    }
+    case 'switch': {
+      const result = await cluster.switchSelector(app, { to: step.to, from: step.from, by: context.actor, at: context.now(), fence: context.fence });
+      const detail = result.patched
+        ? `selector ${step.from ?? '(none)'} → ${step.to} in ${result.patchMs.toFixed(0)} ms`
+        : `selector already on ${step.to}, nothing patched`;
+      return done(detail, { patched: result.patched, patchMs: result.patched ? result.patchMs : 0 });
+    }
+    case 'verify': {
+      const service = liveNames(app.name).service;
+      const switchedAt = lastSwitchStart(context.records, step.region, startedAtMs);
+      const endpoints = await cluster.waitForEndpoints(app, service, step.version, { timeoutMs: policy.verifyTimeoutMs, signal: context.signal });
+      const endpointsAt = Date.now();
+      const remaining = Math.max(1000, policy.verifyTimeoutMs - (endpointsAt - startedAtMs));
+      const seen = await waitForVersion(region.probe, app.healthPath, step.version, { consecutive: policy.healthSamples, timeoutMs: remaining, signal: context.signal });
+      const health: RegionHealth = { readyPods: endpoints.endpoints.filter((e) => e.ready).length, samples: seen.samples, failedSamples: seen.failedSamples };
+      if (!seen.converged) {
+        throw new Error(`live traffic did not converge on ${step.version} within ${policy.verifyTimeoutMs} ms: ${seen.lastError ?? 'no answer'}`);
+      }
+      const measures = { endpointsMs: endpointsAt - switchedAt, dataPlaneMs: Date.now() - switchedAt, health };
+      return done(`${health.readyPods} ready ${step.version} endpoints; ${policy.healthSamples} live samples answered ${step.version}`, measures);
+    }
+    case 'bake': {
+      await sleep(step.durationMs, context.signal);
+      return done(`baked ${Math.round(step.durationMs / 1000)} s`);
+    }
+    case 'delete-version': {
+      await cluster.deleteVersion(app, step.version);
+      return done(`deleted ${versionNames(app.name, step.version).deployment} (${step.reason})`);
+    }
+  }
+}
+
+function versionHealthPath(app: AppSpec, version: string): string {
+  return `${versionNames(app.name, version).path}${app.healthPath.replace(/^\/+/, '')}`;
+}
+
+/** Convergence is measured from the start of this region's selector patch, when this run made it. */
+function lastSwitchStart(records: readonly StepRecord[], region: string, fallback: number): number {
+  for (let i = records.length - 1; i >= 0; i--) {
+    const record = records[i]!;
+    if (record.step.region === region && record.step.kind === 'switch' && record.outcome === 'ok') {
+      return record.startedAtMs;
+    }
+  }
+  return fallback;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error('stopped during bake'));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new Error('stopped during bake'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
