@@ -1,0 +1,96 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { z } from 'zod';
+import { appRefusal, versionRefusal } from '../core/version.js';
+import { isJobKind, type JobKind } from './names.js';
+
+/** Where a job stands, recorded after each step so a retry resumes instead of repeating. */
+export const cursorSchema = z.object({
+  phase: z.enum(['forward', 'compensating', 'done']),
+  /** Plan steps already done (forward) or compensation steps already done (compensating). */
+  completedSteps: z.number().int().min(0),
+  /** Set once a failure turned the job around: what failed and the inverse steps already run. */
+  compensation: z.looseObject({ reason: z.string(), completedSteps: z.number().int().min(0) }).optional(),
+});
+export type Cursor = z.infer<typeof cursorSchema>;
+
+// BullMQ custom job ids must not contain ":" and must not be integers.
+const requestId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, ".", "_" and "-"')
+  .refine((id) => !/^-?\d+$/.test(id), 'must not be a plain integer');
+
+const appName = z.string().superRefine((app, ctx) => {
+  const refusal = appRefusal(app);
+  if (refusal) ctx.addIssue({ code: 'custom', message: refusal });
+});
+
+const base = z.object({
+  requestId,
+  app: appName,
+  environment: z.string().min(1).max(63),
+  requestedBy: z.string().min(1),
+  approvedBy: z.array(z.string().min(1)).default([]),
+  source: z.enum(['slack', 'cli', 'scheduler']),
+  slack: z.object({ channel: z.string().min(1), threadTs: z.string().min(1) }).optional(),
+  dryRun: z.boolean().optional(),
+  /** Digest of the plan the approver saw; the runner refuses to run a different plan. */
+  planDigest: z.string().optional(),
+  cursor: cursorSchema.optional(),
+  /** Set by enqueueRelease: tells a fresh add from a duplicate of an existing job. */
+  enqueueId: z.string().optional(),
+});
+
+function versionField<T extends z.ZodTypeAny>(schema: T, field: 'version' | 'toVersion') {
+  return schema.superRefine((data, ctx) => {
+    const record = data as Record<string, unknown>;
+    const version = record[field];
+    if (typeof version !== 'string') return;
+    const refusal = versionRefusal(String(record.app), version);
+    if (refusal) ctx.addIssue({ code: 'custom', path: [field], message: refusal });
+  });
+}
+
+export const payloadSchemas = {
+  deploy: versionField(base.extend({ version: z.string() }), 'version'),
+  promote: versionField(base.extend({ version: z.string() }), 'version'),
+  rollback: versionField(base.extend({ toVersion: z.string().optional() }), 'toVersion'),
+  cleanup: base,
+  /** version: the version the live Service starts on, if any is installed. */
+  bootstrap: versionField(base.extend({ version: z.string().optional() }), 'version'),
+} as const;
+
+export type PayloadOf<K extends JobKind> = z.output<(typeof payloadSchemas)[K]>;
+export type PayloadInput<K extends JobKind> = z.input<(typeof payloadSchemas)[K]>;
+export type ReleasePayload = { [K in JobKind]: PayloadOf<K> }[JobKind];
+
+/** The readable one-line form of a zod error: `version: "v 1" is not a valid version; app: ...`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}
+
+/** Validate a job's data for its kind; invalid data will never become valid, so it is not retried. */
+export function parsePayload<K extends JobKind>(kind: K, data: unknown): PayloadOf<K>;
+export function parsePayload(kind: string, data: unknown): ReleasePayload;
+export function parsePayload(kind: string, data: unknown): ReleasePayload {
+  if (!isJobKind(kind)) throw new UnrecoverableError(`unknown job kind "${kind}"`);
+  const result = payloadSchemas[kind].safeParse(data);
+  if (!result.success) throw new UnrecoverableError(`invalid ${kind} job: ${describeIssues(result.error)}`);
+  return result.data;
+}
+
+/** The version a job is about (rollback: its named target, if any). */
+export function payloadVersion(payload: ReleasePayload): string | null {
+  if ('toVersion' in payload) return payload.toVersion ?? null;
+  if ('version' in payload) return payload.version ?? null;
+  return null;
+}
+
+/** Record the cursor after a step. `updateData` replaces the whole data, so merge first. */
+export async function recordCursor(job: Job, cursor: Cursor): Promise<void> {
+  const data = { ...(job.data as object), cursor };
+  await job.updateData(data);
+}
