@@ -6,7 +6,16 @@ export type Step =
   | { kind: 'check-route'; region: string; version: string }
   | { kind: 'bootstrap'; region: string; initialVersion: string | null }
   | { kind: 'precheck'; region: string; version: string; minReady: number }
-  | { kind: 'switch'; region: string; from: string | null; to: string }
+  | {
+      kind: 'switch';
+      region: string;
+      from: string | null;
+      to: string;
+      /** Rollback target to record on the live Service after the switch; absent: `from`. */
+      previous?: string | null;
+      /** The rollback target recorded before this switch, so a compensation can put it back. */
+      previousBefore?: string | null;
+    }
   | { kind: 'verify'; region: string; version: string }
   | { kind: 'bake'; region: string; durationMs: number }
   | { kind: 'delete-version'; region: string; version: string; reason: string };

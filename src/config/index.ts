@@ -1,0 +1,21 @@
+export { toAppSpec } from './app-spec.js';
+export { ConfigError, formatIssue, type ConfigErrorCode, type ConfigIssue } from './errors.js';
+export {
+  defaultConfigPath,
+  defaultEnvironment,
+  environmentsOf,
+  findApp,
+  findEnvironment,
+  loadConfig,
+  parseConfig,
+  resolveConfigPath,
+  type AppConfig,
+  type ApprovalsConfig,
+  type Config,
+  type EnvironmentConfig,
+  type Policy,
+  type RegionConfig,
+  type RetentionConfig,
+} from './load-config.js';
+export { RuntimeSettings, Secrets, logLevels, type LogLevel } from './runtime.js';
+export { commandActions, gateableActions, type CommandAction, type GateableAction } from './schema.js';

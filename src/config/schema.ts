@@ -1,0 +1,247 @@
+import { z } from 'zod';
+import { defaultLabelKeys } from '../core/names.js';
+import { appRefusal } from '../core/version.js';
+import { cronRefusal } from './cron.js';
+
+/** The YAML schema. Objects are strict, so a misspelt key is reported instead of silently ignored. */
+
+const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+const hostPattern = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
+const labelKeyPattern = /^([a-z0-9]([a-z0-9.-]*[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+
+/** Every action a user can ask for; `defaultFor` names which environment each one uses by default. */
+export const commandActions = ['deploy', 'promote', 'rollback', 'cleanup', 'bootstrap', 'status', 'history'] as const;
+export type CommandAction = (typeof commandActions)[number];
+/** Actions an environment can put behind an approval. */
+export const gateableActions = ['deploy', 'promote', 'rollback', 'cleanup', 'bootstrap'] as const;
+export type GateableAction = (typeof gateableActions)[number];
+
+const lowerName = (what: string) =>
+  z.string().regex(/^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/, `must be a ${what} name: lower-case letters, digits and "-", starting with a letter, at most 40 characters`);
+
+/** Kubernetes quantities and env values are often written as YAML numbers or booleans; they are strings to the API. */
+const scalarString = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+
+const slackUser = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id such as U024BE7LH, not a name');
+const slackUsergroup = z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id such as SAZ94GDB8, not a handle');
+const slackChannel = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C012AB3CD, not a #name');
+
+const people = z
+  .strictObject({
+    users: z.array(slackUser).default([]),
+    usergroups: z.array(slackUsergroup).default([]),
+  })
+  .prefault({});
+
+const seconds = z.number().min(0, 'must be 0 or more seconds');
+
+export const retentionSchema = z
+  .strictObject({
+    keep: z.int().min(1, 'must keep at least 1 version').default(3),
+    minAgeSinceLiveHours: z.number().min(0).default(24),
+    graceAfterInstallHours: z.number().min(0).default(1),
+  })
+  .prefault({});
+
+export const policySchema = z
+  .strictObject({
+    bakeSeconds: seconds.default(30),
+    readyTimeoutSeconds: seconds.positive().default(300),
+    verifyTimeoutSeconds: seconds.positive().default(60),
+    minReadyReplicas: z.int().min(1).default(1),
+    healthSamples: z.int().min(1).max(1000).default(10),
+    autoRollback: z.boolean().default(true),
+    onRegionUnreachable: z.enum(['rollback', 'hold']).default('rollback'),
+    retention: retentionSchema,
+    cleanupCron: z
+      .string()
+      .superRefine((cron, ctx) => {
+        const reason = cronRefusal(cron);
+        if (reason) ctx.addIssue({ code: 'custom', message: reason });
+      })
+      .optional(),
+    lockTtlSeconds: z.number().min(5, 'must be at least 5 seconds').default(60),
+  })
+  .prefault({});
+
+const approvalsSchema = z
+  .strictObject({
+    /** Approvals needed, from distinct approvers other than the requester. */
+    required: z.int().min(1).default(1),
+    /** Actions that need approval; default: deploy and promote when the environment is `protected`. */
+    gated: z.array(z.enum(gateableActions)).optional(),
+    approvers: people,
+    /** Who may ask; empty lists mean anyone in a channel the app is bound to. */
+    requesters: people,
+    approveReaction: z.string().regex(/^[a-z0-9_+-]+$/, 'must be a reaction name without colons, e.g. white_check_mark').default('white_check_mark'),
+    rejectReaction: z.string().regex(/^[a-z0-9_+-]+$/, 'must be a reaction name without colons, e.g. x').default('x'),
+    expiresMinutes: z.number().positive().default(30),
+  })
+  .prefault({});
+
+const regionSchema = z
+  .strictObject({
+    name: lowerName('region'),
+    /** Path to a kubeconfig; absent: in-cluster service account. Relative paths are relative to the working directory. */
+    kubeconfig: z.string().min(1).optional(),
+    context: z.string().min(1).optional(),
+    namespace: z.string().regex(dnsLabel, 'must be a Kubernetes namespace name (DNS-1123 label)'),
+    /** Where this region's live traffic can be sampled (its ingress or gateway). */
+    liveUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+    /** Host header to send with samples, when the ingress routes by host. */
+    liveHost: z.string().regex(hostPattern, 'must be a host name').optional(),
+  })
+  .superRefine((region, ctx) => {
+    if (region.context !== undefined && region.kubeconfig === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['context'], message: 'needs a kubeconfig: without one the in-cluster service account is used, which has no contexts' });
+    }
+  });
+
+const environmentSchema = z
+  .strictObject({
+    /** Protected environments gate deploy and promote behind approvals unless `slack.approvals.gated` says otherwise. */
+    protected: z.boolean().default(false),
+    regions: z.array(regionSchema).min(1, 'needs at least one region'),
+    policy: policySchema,
+    slack: z
+      .strictObject({
+        approvals: approvalsSchema,
+        auditChannel: slackChannel.optional(),
+      })
+      .prefault({}),
+    defaultFor: z.array(z.enum(commandActions)).default([]),
+  })
+  .superRefine((env, ctx) => {
+    const seen = new Set<string>();
+    env.regions.forEach((region, index) => {
+      if (seen.has(region.name)) ctx.addIssue({ code: 'custom', path: ['regions', index, 'name'], message: `region "${region.name}" is listed twice` });
+      seen.add(region.name);
+    });
+    const gated = env.slack.approvals.gated ?? (env.protected ? ['deploy', 'promote'] : []);
+    const { approvers } = env.slack.approvals;
+    if (gated.length > 0 && approvers.users.length === 0 && approvers.usergroups.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['slack', 'approvals', 'approvers'],
+        message: `${gated.join(' and ')} need approval here, so at least one approver user or user group is required`,
+      });
+    }
+    if (approvers.usergroups.length === 0 && approvers.users.length > 0 && approvers.users.length < env.slack.approvals.required) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['slack', 'approvals', 'required'],
+        message: `${env.slack.approvals.required} approvals are required but only ${approvers.users.length} approver(s) are listed`,
+      });
+    }
+  })
+  .transform((env) => ({
+    ...env,
+    slack: { ...env.slack, approvals: { ...env.slack.approvals, gated: env.slack.approvals.gated ?? ((env.protected ? ['deploy', 'promote'] : []) as GateableAction[]) } },
+  }));
+
+const appSchema = z
+  .strictObject({
+    image: z.string().refine((image) => image.includes('{version}'), 'must contain {version}, e.g. registry.example.com/shop:{version}'),
+    containerPort: z.int().min(1).max(65535).default(8080),
+    replicas: z.int().min(1).max(1000).default(2),
+    resources: z
+      .strictObject({
+        requests: z.record(z.string(), scalarString).optional(),
+        limits: z.record(z.string(), scalarString).optional(),
+      })
+      .optional(),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'must be an environment variable name'), scalarString).default({}),
+    healthPath: z.string().startsWith('/', 'must start with "/"').default('/healthz'),
+    versionHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name').default('x-app-version'),
+    routing: z.enum(['ingress', 'gateway']).default('ingress'),
+    gateway: z
+      .strictObject({
+        name: z.string().regex(dnsSubdomain, 'must be a Gateway name'),
+        namespace: z.string().regex(dnsLabel, 'must be a namespace name').optional(),
+      })
+      .optional(),
+    ingressClassName: z.string().regex(dnsSubdomain, 'must be an IngressClass name').optional(),
+    /** Host names the live and version routes match; empty: any host. */
+    hosts: z.array(z.string().regex(hostPattern, 'must be a host name such as shop.example.com')).default([]),
+    labelKeys: z
+      .strictObject({
+        name: z.string().regex(labelKeyPattern, 'must be a label key').default(defaultLabelKeys.name),
+        version: z.string().regex(labelKeyPattern, 'must be a label key').default(defaultLabelKeys.version),
+      })
+      .prefault({}),
+    terminationGracePeriodSeconds: z.int().min(0).default(30),
+    podAnnotations: z.record(z.string(), scalarString).default({}),
+    slack: z
+      .strictObject({
+        /** Channels bound to this app: there `/release promote v42` needs no app name. */
+        channels: z.array(slackChannel).default([]),
+      })
+      .prefault({}),
+    /** Environments this app may be released to; absent: all. */
+    environments: z.array(z.string()).min(1).optional(),
+  })
+  .superRefine((app, ctx) => {
+    if (app.routing === 'gateway' && app.gateway === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['gateway'], message: 'Required when routing is gateway: the Gateway the HTTPRoutes attach to ({ name, namespace })' });
+    }
+    if (app.labelKeys.name === app.labelKeys.version) {
+      ctx.addIssue({ code: 'custom', path: ['labelKeys', 'version'], message: 'must differ from labelKeys.name' });
+    }
+  });
+
+export const configSchema = z
+  .strictObject({
+    redis: z
+      .strictObject({
+        /** Key prefix, so several installations can share one Redis; use a hash tag such as `{cutover}` on Redis Cluster. */
+        prefix: z.string().regex(/^[^\s]+$/, 'must be non-empty without spaces').default('cutover'),
+      })
+      .prefault({}),
+    apps: z.record(z.string(), appSchema),
+    environments: z.record(z.string(), environmentSchema),
+  })
+  .superRefine((config, ctx) => {
+    const appNames = Object.keys(config.apps);
+    const envNames = Object.keys(config.environments);
+    if (appNames.length === 0) ctx.addIssue({ code: 'custom', path: ['apps'], message: 'needs at least one app' });
+    if (envNames.length === 0) ctx.addIssue({ code: 'custom', path: ['environments'], message: 'needs at least one environment' });
+    for (const name of appNames) {
+      const reason = appRefusal(name);
+      if (reason) ctx.addIssue({ code: 'custom', path: ['apps', name], message: reason });
+    }
+    for (const name of envNames) {
+      if (!/^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/.test(name)) {
+        ctx.addIssue({ code: 'custom', path: ['environments', name], message: `"${name}" is not a valid environment name: lower-case letters, digits and "-", starting with a letter` });
+      }
+    }
+    const defaults = new Map<string, string>();
+    for (const [envName, env] of Object.entries(config.environments)) {
+      env.defaultFor.forEach((action, index) => {
+        const other = defaults.get(action);
+        if (other !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['environments', envName, 'defaultFor', index], message: `${action} already defaults to environment ${other}` });
+        }
+        defaults.set(action, envName);
+      });
+    }
+    for (const [appName, app] of Object.entries(config.apps)) {
+      (app.environments ?? []).forEach((envName, index) => {
+        if (!Object.hasOwn(config.environments, envName)) {
+          ctx.addIssue({ code: 'custom', path: ['apps', appName, 'environments', index], message: `unknown environment "${envName}": environments are ${envNames.join(', ')}` });
+        }
+      });
+      for (const envName of app.environments ?? envNames) {
+        const env = Object.hasOwn(config.environments, envName) ? config.environments[envName] : undefined;
+        if (env && env.policy.minReadyReplicas > app.replicas) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['apps', appName, 'replicas'],
+            message: `${app.replicas} is below environments.${envName}.policy.minReadyReplicas (${env.policy.minReadyReplicas}): a promotion there could never pass its precheck`,
+          });
+        }
+      }
+    }
+  });
+
+export type ParsedConfig = z.output<typeof configSchema>;

@@ -1,0 +1,61 @@
+import type { AppSpec, RegionState } from './model.js';
+import { refused, type PlanResult } from './plan.js';
+import type { PlanPolicy } from './policy.js';
+import { planTrafficSwitch } from './plan-switch.js';
+import { bootstrapRefusal, splitDescription } from './refusals.js';
+import { versionRefusal } from './version.js';
+
+export interface RollbackRequest {
+  app: AppSpec;
+  environment: string;
+  /** A retained version to go back to; absent: each region's recorded previous version. */
+  toVersion?: string | null;
+}
+
+/**
+ * Switch live traffic back to the recorded previous version (or a named retained one), with the
+ * same precheck and verify as a promotion. No bake: rollback is the emergency exit. Without a
+ * named version every region must agree on what is live and on its rollback target, so a
+ * rollback never splits regions further.
+ */
+export function planRollback(states: readonly RegionState[], request: RollbackRequest, policy: Pick<PlanPolicy, 'bakeSeconds' | 'minReadyReplicas'>): PlanResult {
+  const { app } = request;
+  const named = request.toVersion ?? null;
+  if (named !== null) {
+    const invalid = versionRefusal(app.name, named);
+    if (invalid) return refused(invalid);
+  }
+  const notBootstrapped = states.map((s) => bootstrapRefusal(s, app.name)).filter((r) => r !== null);
+  if (notBootstrapped.length > 0) return refused(...notBootstrapped);
+
+  const target = named ?? recordedTarget(states, app.name);
+  if (typeof target !== 'string') return refused(target.refusal);
+  const notes = states.length > 1 && policy.bakeSeconds > 0 ? ['no bake between regions: a rollback is the emergency exit'] : [];
+  return planTrafficSwitch(states, {
+    action: 'rollback',
+    app,
+    environment: request.environment,
+    version: target,
+    role: named === null ? 'the rollback target' : '',
+    minReady: policy.minReadyReplicas,
+    bakeMs: 0,
+    notes,
+  });
+}
+
+function recordedTarget(states: readonly RegionState[], app: string): string | { refusal: string } {
+  const nameOne = `name the version to roll back to: \`/release rollback ${app} <version>\``;
+  const split = splitDescription(states);
+  if (split) return { refusal: `regions are on different versions (${split}): ${nameOne}` };
+  const missing = states.filter((s) => !s.live?.previousVersion).map((s) => s.region);
+  if (missing.length > 0) {
+    return { refusal: `${missing.join(' and ')} ${missing.length > 1 ? 'have' : 'has'} no recorded previous version of ${app}: ${nameOne}` };
+  }
+  const targets = new Set(states.map((s) => s.live?.previousVersion));
+  if (targets.size > 1) {
+    const listed = states.map((s) => `${s.region}: ${s.live?.previousVersion}`).join(', ');
+    return { refusal: `regions record different rollback targets (${listed}): ${nameOne}` };
+  }
+  const [only] = [...targets];
+  return only ?? { refusal: `${app} has no regions to roll back` };
+}
