@@ -1,0 +1,65 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface PodServerIdentity {
+  version: string;
+  pod: string;
+  region: string;
+}
+
+/**
+ * The workload of every sandbox pod: a real HTTP server on the pod's own loopback address that
+ * answers every path with 200 and names its version, pod and region.
+ */
+export class PodServer {
+  private readonly server: http.Server;
+  private closing: Promise<void> | undefined;
+
+  constructor(identity: PodServerIdentity) {
+    const prefix = `{"version":${JSON.stringify(identity.version)},"pod":${JSON.stringify(identity.pod)},"region":${JSON.stringify(identity.region)},"path":`;
+    this.server = http.createServer((req, res) => {
+      const body = `${prefix}${JSON.stringify(req.url ?? '/')}}`;
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        'x-app-version': identity.version,
+      });
+      res.end(body);
+      // Drain any request body so the keep-alive connection stays usable.
+      req.resume();
+    });
+    // Longer than the ingress proxy's idle timeout, so the proxy always closes idle upstream
+    // connections first and never reuses one the pod is closing.
+    this.server.keepAliveTimeout = 65_000;
+    this.server.headersTimeout = 66_000;
+  }
+
+  /** Bind to address:port; rejects with the listen error (EADDRINUSE when taken). */
+  listen(address: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.server.once('error', onError);
+      this.server.listen({ host: address, port, exclusive: true }, () => {
+        this.server.off('error', onError);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stop accepting, finish in-flight requests briefly, then cut every remaining connection. */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      if (!this.server.listening) {
+        resolve();
+        return;
+      }
+      const cut = setTimeout(() => this.server.closeAllConnections(), 100);
+      this.server.close(() => {
+        clearTimeout(cut);
+        resolve();
+      });
+      this.server.closeIdleConnections();
+    });
+    return this.closing;
+  }
+}
