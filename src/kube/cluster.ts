@@ -20,6 +20,8 @@ export interface SwitchRequest {
   to: string;
   /** The version live before the switch: recorded as the rollback target. */
   from: string | null;
+  /** Rollback target to record instead of `from` (a compensation puts the old one back). */
+  previous?: string | null | undefined;
   by: string;
   at: Date;
   /** Fencing token of the lease held by the caller, recorded on the Service (see queue leases). */

@@ -1,0 +1,461 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  NetworkingV1Api,
+  Observable,
+  PatchStrategy,
+  Watch,
+  setHeaderOptions,
+  type ConfigurationOptions,
+  type KubeConfig,
+  type ObservableMiddleware,
+  type V1Deployment,
+  type V1EndpointSlice,
+  type V1Ingress,
+  type V1Service,
+} from '@kubernetes/client-node';
+import type { AppSpec, InstalledVersion, RegionState } from '../core/model.js';
+import type { LabelKeys } from '../core/names.js';
+import { annotations, defaultLabelKeys, liveNames, versionNames } from '../core/names.js';
+import { appRefusal, compareNewestFirst, versionRefusal } from '../core/version.js';
+import type { Cluster, EndpointView, SwitchRequest, SwitchResult } from './cluster.js';
+import { KubeError, isKubeError, toKubeError, type KubeOperation } from './errors.js';
+import {
+  isAlreadyLive,
+  liveRoute,
+  liveService,
+  ownedSelector,
+  routeKindOf,
+  selectorSwitchPatch,
+  versionDeployment,
+  versionRoute,
+  versionSelectorQuery,
+  versionService,
+  type RouteManifest,
+} from './manifests.js';
+import { describeEndpoints, describeRollout, endpointViewsOf, endpointsConverged, installedVersionOf, isRolledOut, liveStateOf, podsOf, rolloutOf } from './observed.js';
+import { permissions, type Permission } from './permissions.js';
+import { defaultRetryPolicy, retryDelayMs, withRetry, type RetryPolicy } from './retry.js';
+import { waitUntil, type StartWatch } from './wait-until.js';
+
+export interface KubeClusterOptions {
+  region: string;
+  namespace: string;
+  /** Loaded, with the region's context selected (see loadKubeConfig). */
+  kubeconfig: KubeConfig;
+  retry?: Partial<RetryPolicy>;
+  /** Budget of one API request; a request that takes longer counts as a transient failure. */
+  requestTimeoutMs?: number;
+  /** Interval of the polling fallback when a watch cannot be used. */
+  pollIntervalMs?: number;
+  /** Label keys for `endpoints()`, which is not given an app. */
+  labelKeys?: LabelKeys;
+}
+
+const fieldManager = 'cutover';
+
+/** The user of an object the adapter reads (metadata is all it looks at). */
+interface ObjectMeta {
+  metadata?: { name?: string; labels?: Record<string, string> };
+}
+
+interface RouteOps {
+  kind: string;
+  read(name: string): Promise<ObjectMeta>;
+  list(labelSelector: string): Promise<ObjectMeta[]>;
+  create(body: RouteManifest): Promise<unknown>;
+  apply(body: RouteManifest): Promise<unknown>;
+  remove(name: string): Promise<unknown>;
+}
+
+/** The Cluster port over @kubernetes/client-node, for one region and namespace. */
+export class KubeCluster implements Cluster {
+  readonly region: string;
+  readonly namespace: string;
+  private readonly apps: AppsV1Api;
+  private readonly core: CoreV1Api;
+  private readonly networking: NetworkingV1Api;
+  private readonly custom: CustomObjectsApi;
+  private readonly discovery: DiscoveryV1Api;
+  private readonly watcher: Watch;
+  private readonly policy: RetryPolicy;
+  private readonly pollIntervalMs: number;
+  private readonly labelKeys: LabelKeys;
+  private readonly timeout: ObservableMiddleware;
+
+  constructor(options: KubeClusterOptions) {
+    this.region = options.region;
+    this.namespace = options.namespace;
+    const kc = options.kubeconfig;
+    this.apps = kc.makeApiClient(AppsV1Api);
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.networking = kc.makeApiClient(NetworkingV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.discovery = kc.makeApiClient(DiscoveryV1Api);
+    this.watcher = new Watch(kc);
+    this.policy = { ...defaultRetryPolicy, ...options.retry };
+    this.pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.labelKeys = options.labelKeys ?? defaultLabelKeys;
+    const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.timeout = {
+      pre: (request) => {
+        request.setSignal(AbortSignal.timeout(requestTimeoutMs));
+        return new Observable(Promise.resolve(request));
+      },
+      post: (response) => new Observable(Promise.resolve(response)),
+    };
+  }
+
+  async observe(app: AppSpec): Promise<RegionState> {
+    this.checkApp(app);
+    const keys = app.labelKeys;
+    const selector = ownedSelector(keys, app.name);
+    const live = liveNames(app.name);
+    const routes = this.routes(app);
+    const [service, liveRouteObject, deployments, services, versionRoutes] = await Promise.all([
+      this.orNull(this.readService(live.service)),
+      this.orNull(routes.read(live.route)),
+      this.call({ resource: 'deployments', verb: 'list' }, undefined, (o) => this.apps.listNamespacedDeployment({ namespace: this.namespace, labelSelector: selector }, o)),
+      this.call({ resource: 'services', verb: 'list' }, undefined, (o) => this.core.listNamespacedService({ namespace: this.namespace, labelSelector: selector }, o)),
+      routes.list(selector),
+    ]);
+    const servedVersions = versionsNamedAsTheirs(app, services.items, 'service');
+    const routedVersions = versionsNamedAsTheirs(app, versionRoutes, 'route');
+    const versions: InstalledVersion[] = [];
+    for (const deployment of deployments.items) {
+      const version = deployment.metadata?.labels?.[keys.version];
+      if (!version || deployment.metadata?.name !== versionNames(app.name, version).deployment) continue;
+      const installed = installedVersionOf(deployment, keys, { hasService: servedVersions.has(version), hasRoute: routedVersions.has(version) });
+      if (installed) versions.push(installed);
+    }
+    versions.sort(compareNewestFirst);
+    return { region: this.region, live: service ? liveStateOf(service, keys) : null, liveRouteExists: liveRouteObject !== null, versions };
+  }
+
+  async installVersion(app: AppSpec, version: string, by: string): Promise<void> {
+    this.checkApp(app);
+    this.checkVersion(app, version);
+    const names = versionNames(app.name, version);
+    const existing = await this.orNull(
+      this.call({ resource: 'deployments', verb: 'get' }, names.deployment, (o) => this.apps.readNamespacedDeployment({ name: names.deployment, namespace: this.namespace }, o)),
+    );
+    const held = existing?.metadata?.labels?.[app.labelKeys.version];
+    if (existing && held !== version) {
+      throw new KubeError(
+        'name-collision',
+        `${this.region}: Deployment ${names.deployment} already holds ${held ? `version ${held}` : 'an object cutover did not install'}; version ${version} maps to the same name, so it cannot be installed`,
+        { region: this.region },
+      );
+    }
+    const apply = this.options(PatchStrategy.ServerSideApply);
+    const deployment = versionDeployment(app, version, this.namespace, by);
+    await this.call({ resource: 'deployments', verb: 'patch' }, names.deployment, () =>
+      this.apps.patchNamespacedDeployment({ name: names.deployment, namespace: this.namespace, body: deployment, fieldManager, force: true }, apply),
+    );
+    const service = versionService(app, version, this.namespace);
+    await this.call({ resource: 'services', verb: 'patch' }, names.service, () =>
+      this.core.patchNamespacedService({ name: names.service, namespace: this.namespace, body: service, fieldManager, force: true }, apply),
+    );
+    await this.routes(app).apply(versionRoute(app, version, this.namespace));
+  }
+
+  async waitForReady(app: AppSpec, version: string, minReady: number, options: { timeoutMs: number; signal?: AbortSignal }): Promise<InstalledVersion> {
+    this.checkApp(app);
+    this.checkVersion(app, version);
+    const names = versionNames(app.name, version);
+    const labelSelector = versionSelectorQuery(app.labelKeys, app.name, version);
+    const deployment = await waitUntil<V1Deployment, V1Deployment>({
+      what: `${this.region}: Deployment ${names.deployment} with ${minReady} ready pods`,
+      list: async () => {
+        const list = await this.call({ resource: 'deployments', verb: 'list' }, undefined, (o) => this.apps.listNamespacedDeployment({ namespace: this.namespace, labelSelector }, o));
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+      },
+      watch: { path: this.watchPath({ resource: 'deployments', verb: 'watch' }), query: { labelSelector }, start: this.startWatch },
+      keyOf: (item) => item.metadata?.name ?? '',
+      evaluate: async (items) => {
+        const found = items.find((item) => item.metadata?.name === names.deployment);
+        if (!found) return { done: false, seen: `Deployment ${names.deployment} does not exist` };
+        const rollout = rolloutOf(found);
+        return isRolledOut(rollout, minReady) ? { done: true, value: found } : { done: false, seen: describeRollout(names.deployment, rollout, minReady) };
+      },
+      timeoutMs: options.timeoutMs,
+      pollIntervalMs: this.pollIntervalMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const [service, route] = await Promise.all([this.orNull(this.readService(names.service)), this.orNull(this.routes(app).read(names.route))]);
+    return installedVersionOf(deployment, app.labelKeys, { hasService: service !== null, hasRoute: route !== null })!;
+  }
+
+  async bootstrap(app: AppSpec, initialVersion: string | null): Promise<{ created: string[] }> {
+    this.checkApp(app);
+    if (initialVersion !== null) this.checkVersion(app, initialVersion);
+    const names = liveNames(app.name);
+    const created: string[] = [];
+    const service = liveService(app, initialVersion, this.namespace);
+    const createdService = await this.createIfMissing(() =>
+      this.call({ resource: 'services', verb: 'create' }, names.service, (o) => this.core.createNamespacedService({ namespace: this.namespace, body: service, fieldManager }, o)),
+    );
+    if (createdService) created.push(`Service/${names.service}`);
+    const routes = this.routes(app);
+    if (await this.createIfMissing(() => routes.create(liveRoute(app, this.namespace)))) created.push(`${routes.kind}/${names.route}`);
+    return { created };
+  }
+
+  async switchSelector(app: AppSpec, request: SwitchRequest): Promise<SwitchResult> {
+    this.checkApp(app);
+    this.checkVersion(app, request.to);
+    const name = liveNames(app.name).service;
+    const mergePatch = this.options(PatchStrategy.MergePatch);
+    // A patch that failed without an answer may still have been applied; if the re-read then finds
+    // the target live, that write was (most likely) ours.
+    let maybeWritten = false;
+    for (let attempt = 1; ; attempt++) {
+      const service = await this.readService(name).catch((error: unknown) => {
+        if (isKubeError(error, 'not-found')) {
+          throw new KubeError('not-bootstrapped', `${this.region}: the live Service ${name} does not exist; run bootstrap first`, { region: this.region, status: 404 });
+        }
+        throw error;
+      });
+      if (isAlreadyLive(service.spec?.selector, app.labelKeys, request.to)) return { patched: maybeWritten, patchMs: 0 };
+      const current = liveStateOf(service, app.labelKeys).version;
+      const body = selectorSwitchPatch(app.labelKeys, { ...request, previous: current ?? request.from }, service.metadata?.resourceVersion);
+      const started = performance.now();
+      try {
+        await this.once({ resource: 'services', verb: 'patch' }, name, () =>
+          this.core.patchNamespacedService({ name, namespace: this.namespace, body, fieldManager }, mergePatch),
+        );
+      } catch (error) {
+        const failure = toKubeError(error);
+        if (!failure.transient) throw failure;
+        const wait = retryDelayMs(this.policy, attempt, failure.retryAfterMs);
+        if (wait === null) throw failure;
+        // 409: someone changed the Service since the read; re-read and decide again.
+        if (failure.code !== 'conflict' && failure.code !== 'transient') maybeWritten = true;
+        await delay(wait);
+        continue;
+      }
+      const patchMs = performance.now() - started;
+      if (current !== null && current !== request.to) await this.markRetired(app, current, request.at);
+      return { patched: true, patchMs };
+    }
+  }
+
+  async endpoints(serviceName: string): Promise<EndpointView[]> {
+    const slices = await this.listSlices(serviceName);
+    const versions = this.podVersions(this.labelKeys, this.labelKeys.version);
+    return endpointViewsOf(slices.items, await versions(podsOf(slices.items)));
+  }
+
+  async waitForEndpoints(
+    app: AppSpec,
+    serviceName: string,
+    version: string,
+    options: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<{ convergedMs: number; endpoints: EndpointView[] }> {
+    this.checkApp(app);
+    this.checkVersion(app, version);
+    const started = performance.now();
+    const versions = this.podVersions(app.labelKeys, `${app.labelKeys.name}=${app.name}`);
+    return waitUntil<V1EndpointSlice, { convergedMs: number; endpoints: EndpointView[] }>({
+      what: `${this.region}: Service ${serviceName} served only by ready ${version} pods`,
+      list: async () => {
+        const list = await this.listSlices(serviceName);
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+      },
+      watch: { path: this.watchPath({ resource: 'endpointslices', verb: 'watch' }), query: { labelSelector: serviceNameSelector(serviceName) }, start: this.startWatch },
+      keyOf: (slice) => slice.metadata?.name ?? '',
+      evaluate: async (slices) => {
+        const views = endpointViewsOf(slices, await versions(podsOf(slices)));
+        return endpointsConverged(views, version)
+          ? { done: true, value: { convergedMs: performance.now() - started, endpoints: views } }
+          : { done: false, seen: describeEndpoints(views) };
+      },
+      timeoutMs: options.timeoutMs,
+      pollIntervalMs: this.pollIntervalMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  async deleteVersion(app: AppSpec, version: string): Promise<void> {
+    this.checkApp(app);
+    this.checkVersion(app, version);
+    const live = await this.orNull(this.readService(liveNames(app.name).service));
+    if (live && isAlreadyLive(live.spec?.selector, app.labelKeys, version)) {
+      throw new KubeError('live-version', `${this.region}: ${version} is live for ${app.name}; switch to another version before deleting it`, { region: this.region });
+    }
+    const names = versionNames(app.name, version);
+    const propagationPolicy = 'Background';
+    await this.ignoreNotFound(this.routes(app).remove(names.route));
+    await this.ignoreNotFound(
+      this.call({ resource: 'services', verb: 'delete' }, names.service, (o) => this.core.deleteNamespacedService({ name: names.service, namespace: this.namespace, propagationPolicy }, o)),
+    );
+    await this.ignoreNotFound(
+      this.call({ resource: 'deployments', verb: 'delete' }, names.deployment, (o) =>
+        this.apps.deleteNamespacedDeployment({ name: names.deployment, namespace: this.namespace, propagationPolicy }, o),
+      ),
+    );
+  }
+
+  /** Best effort: retention counts a version's age from here; a failure only costs precision. */
+  private async markRetired(app: AppSpec, version: string, at: Date): Promise<void> {
+    const name = versionNames(app.name, version).deployment;
+    const body = { metadata: { annotations: { [annotations.retiredAt]: at.toISOString() } } };
+    try {
+      await this.call({ resource: 'deployments', verb: 'patch' }, name, () =>
+        this.apps.patchNamespacedDeployment({ name, namespace: this.namespace, body, fieldManager }, this.options(PatchStrategy.MergePatch)),
+      );
+    } catch {
+      // the switch itself succeeded; the missing annotation is visible in `status`
+    }
+  }
+
+  private readService(name: string): Promise<V1Service> {
+    return this.call({ resource: 'services', verb: 'get' }, name, (o) => this.core.readNamespacedService({ name, namespace: this.namespace }, o));
+  }
+
+  private listSlices(serviceName: string) {
+    return this.call({ resource: 'endpointslices', verb: 'list' }, undefined, (o) =>
+      this.discovery.listNamespacedEndpointSlice({ namespace: this.namespace, labelSelector: serviceNameSelector(serviceName) }, o),
+    );
+  }
+
+  /**
+   * Pod name -> version label, read with one pod list per miss; a pod that is not found is
+   * looked up again on a later call (it may be one the list did not have yet).
+   */
+  private podVersions(keys: LabelKeys, labelSelector: string): (pods: string[]) => Promise<(pod: string) => string | null> {
+    const known = new Map<string, string | null>();
+    return async (pods) => {
+      if (pods.some((pod) => !known.has(pod))) {
+        const list = await this.call({ resource: 'pods', verb: 'list' }, undefined, (o) => this.core.listNamespacedPod({ namespace: this.namespace, labelSelector }, o));
+        for (const pod of list.items) known.set(pod.metadata?.name ?? '', pod.metadata?.labels?.[keys.version] ?? null);
+      }
+      return (pod) => known.get(pod) ?? null;
+    };
+  }
+
+  private routes(app: AppSpec): RouteOps {
+    const kind = routeKindOf(app);
+    const namespace = this.namespace;
+    const apply = this.options(PatchStrategy.ServerSideApply);
+    if (kind.resource === 'ingresses') {
+      return {
+        kind: kind.kind,
+        read: (name) => this.call({ resource: 'ingresses', verb: 'get' }, name, (o) => this.networking.readNamespacedIngress({ name, namespace }, o)),
+        list: async (labelSelector) =>
+          (await this.call({ resource: 'ingresses', verb: 'list' }, undefined, (o) => this.networking.listNamespacedIngress({ namespace, labelSelector }, o))).items,
+        create: (body) => this.call({ resource: 'ingresses', verb: 'create' }, body.metadata?.name, (o) => this.networking.createNamespacedIngress({ namespace, body: body as V1Ingress, fieldManager }, o)),
+        apply: (body) => {
+          const name = body.metadata?.name ?? '';
+          return this.call({ resource: 'ingresses', verb: 'patch' }, name, () => this.networking.patchNamespacedIngress({ name, namespace, body: body as V1Ingress, fieldManager, force: true }, apply));
+        },
+        remove: (name) => this.call({ resource: 'ingresses', verb: 'delete' }, name, (o) => this.networking.deleteNamespacedIngress({ name, namespace, propagationPolicy: 'Background' }, o)),
+      };
+    }
+    const target = { group: kind.group, version: kind.version, plural: kind.resource, namespace };
+    return {
+      kind: kind.kind,
+      read: (name) => this.call({ resource: 'httproutes', verb: 'get' }, name, (o) => this.custom.getNamespacedCustomObject({ ...target, name }, o) as Promise<ObjectMeta>),
+      list: async (labelSelector) => {
+        const list = (await this.call({ resource: 'httproutes', verb: 'list' }, undefined, (o) => this.custom.listNamespacedCustomObject({ ...target, labelSelector }, o))) as { items?: ObjectMeta[] };
+        return list.items ?? [];
+      },
+      create: (body) => this.call({ resource: 'httproutes', verb: 'create' }, body.metadata?.name, (o) => this.custom.createNamespacedCustomObject({ ...target, body, fieldManager }, o)),
+      apply: (body) => {
+        const name = body.metadata?.name ?? '';
+        return this.call({ resource: 'httproutes', verb: 'patch' }, name, () => this.custom.patchNamespacedCustomObject({ ...target, name, body, fieldManager, force: true }, apply));
+      },
+      remove: (name) => this.call({ resource: 'httproutes', verb: 'delete' }, name, (o) => this.custom.deleteNamespacedCustomObject({ ...target, name, propagationPolicy: 'Background' }, o)),
+    };
+  }
+
+  /** One API call with the transient-failure retry policy. */
+  private call<T>(permission: Permission, name: string | undefined, run: (options: ConfigurationOptions) => Promise<T>): Promise<T> {
+    return withRetry(() => this.once(permission, name, run), {
+      policy: this.policy,
+      // A conflict is not retried blindly: only the caller can re-read and decide again.
+      isRetryable: (error) => isKubeError(error) && error.transient && error.code !== 'conflict',
+      retryAfterMs: (error) => (isKubeError(error) ? error.retryAfterMs : null),
+    });
+  }
+
+  /** One API call, one attempt; failures become KubeErrors that name the operation. */
+  private async once<T>(permission: Permission, name: string | undefined, run: (options: ConfigurationOptions) => Promise<T>): Promise<T> {
+    try {
+      return await run(this.options());
+    } catch (error) {
+      throw toKubeError(error, this.operation(permission, name));
+    }
+  }
+
+  private operation(permission: Permission, name: string | undefined): KubeOperation {
+    return { region: this.region, verb: permission.verb, resource: permission.resource, group: permissions[permission.resource].group, namespace: this.namespace, ...(name ? { name } : {}) };
+  }
+
+  private options(contentType?: string): ConfigurationOptions {
+    const base: ConfigurationOptions = { middleware: [this.timeout], middlewareMergeStrategy: 'append' };
+    return contentType ? setHeaderOptions('Content-Type', contentType, base) : base;
+  }
+
+  private watchPath(permission: Permission & { verb: 'watch' }): string {
+    const group: string = permissions[permission.resource].group;
+    const prefix = group === '' ? '/api/v1' : `/apis/${group}/v1`;
+    return `${prefix}/namespaces/${this.namespace}/${permission.resource}`;
+  }
+
+  private readonly startWatch: StartWatch = (path, query, onEvent, onDone) => this.watcher.watch(path, query, onEvent, onDone);
+
+  private async orNull<T>(pending: Promise<T>): Promise<T | null> {
+    try {
+      return await pending;
+    } catch (error) {
+      if (isKubeError(error, 'not-found')) return null;
+      throw error;
+    }
+  }
+
+  private async ignoreNotFound(pending: Promise<unknown>): Promise<void> {
+    await this.orNull(pending);
+  }
+
+  /** true when this call created the object, false when it was already there. */
+  private async createIfMissing(create: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await create();
+      return true;
+    } catch (error) {
+      if (isKubeError(error, 'already-exists')) return false;
+      throw error;
+    }
+  }
+
+  private checkApp(app: AppSpec): void {
+    const refusal = appRefusal(app.name);
+    if (refusal) throw new KubeError('invalid', refusal, { region: this.region });
+    if (app.routing === 'gateway' && !app.gateway) {
+      throw new KubeError('invalid', `app ${app.name} routes through a Gateway but names none (gateway.name)`, { region: this.region });
+    }
+  }
+
+  private checkVersion(app: AppSpec, version: string): void {
+    const refusal = versionRefusal(app.name, version);
+    if (refusal) throw new KubeError('invalid', refusal, { region: this.region });
+  }
+}
+
+function serviceNameSelector(serviceName: string): string {
+  return `kubernetes.io/service-name=${serviceName}`;
+}
+
+/** Versions whose object of this kind exists under the name that version maps to. */
+function versionsNamedAsTheirs(app: AppSpec, objects: ObjectMeta[], which: 'service' | 'route'): Set<string> {
+  const found = new Set<string>();
+  for (const object of objects) {
+    const version = object.metadata?.labels?.[app.labelKeys.version];
+    if (version && object.metadata?.name === versionNames(app.name, version)[which]) found.add(version);
+  }
+  return found;
+}

@@ -1,0 +1,30 @@
+/**
+ * Every API verb the adapter uses, per resource. `config/rbac.yaml` grants exactly these (a test
+ * compares them), and each call in kube-cluster.ts names its entry, so a new call that is not
+ * listed here does not compile.
+ */
+export const permissions = {
+  deployments: { group: 'apps', verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+  services: { group: '', verbs: ['get', 'list', 'create', 'patch', 'delete'] },
+  ingresses: { group: 'networking.k8s.io', verbs: ['get', 'list', 'create', 'patch', 'delete'] },
+  httproutes: { group: 'gateway.networking.k8s.io', verbs: ['get', 'list', 'create', 'patch', 'delete'] },
+  endpointslices: { group: 'discovery.k8s.io', verbs: ['list', 'watch'] },
+  pods: { group: '', verbs: ['list'] },
+} as const;
+
+export type PermittedResource = keyof typeof permissions;
+
+/** One permitted (resource, verb) pair. */
+export type Permission = {
+  [R in PermittedResource]: { resource: R; verb: (typeof permissions)[R]['verbs'][number] };
+}[PermittedResource];
+
+/** Why each grant exists, for the README and for reviewers of the Role. */
+export const permissionReasons: Record<PermittedResource, string> = {
+  deployments: 'install (server-side apply creates or patches), observe (list), wait for ready (list + watch), name-collision check (get), retired-at annotation (patch), delete a version',
+  services: 'live Service read and selector patch, version Services applied, listed and deleted; bootstrap creates the live Service',
+  ingresses: 'version and live routes when apps route through Ingress (remove if all apps use a Gateway)',
+  httproutes: 'version and live routes when apps route through a Gateway (remove if all apps use Ingress)',
+  endpointslices: 'verify that only target pods serve a Service (list + watch)',
+  pods: 'map an EndpointSlice endpoint to its pod version label',
+};
