@@ -27,6 +27,8 @@ export interface RunCursor {
   compensationSteps: Step[];
   records: StepRecord[];
   failure: string | null;
+  /** Regions the compensation cannot switch back, and why. */
+  compensationNotes: string[];
 }
 
 export interface RunOptions {
@@ -36,7 +38,7 @@ export interface RunOptions {
   actor: string;
   reporter: Reporter;
   /** Inverse steps for what completed, in the order they must run (core's planCompensation). */
-  compensate: (completed: Step[]) => Step[];
+  compensate: (completed: Step[]) => { steps: Step[]; notes: string[] };
   cursor?: RunCursor | undefined;
   saveCursor?: ((cursor: RunCursor) => Promise<void>) | undefined;
   /** Called before every mutating step: throws when the caller's lease was lost (fencing). */
@@ -55,7 +57,7 @@ const mutating = new Set<Step['kind']>(['install', 'bootstrap', 'switch', 'delet
  */
 export async function runPlan(plan: Plan, options: RunOptions): Promise<ReleaseResult> {
   const started = performance.now();
-  const cursor: RunCursor = options.cursor ?? { phase: 'forward', completed: 0, forwardSteps: plan.steps, compensationSteps: [], records: [], failure: null };
+  const cursor: RunCursor = options.cursor ?? { phase: 'forward', completed: 0, forwardSteps: plan.steps, compensationSteps: [], records: [], failure: null, compensationNotes: [] };
   const emit = async (event: ProgressEvent): Promise<void> => {
     await options.reporter.report(event);
   };
@@ -79,7 +81,9 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<ReleaseR
       if (completedSwitches.length > 0 && options.policy.autoRollback && isTrafficAction(plan)) {
         cursor.phase = 'compensation';
         cursor.completed = 0;
-        cursor.compensationSteps = options.compensate(completedSwitches);
+        const compensation = options.compensate(completedSwitches);
+        cursor.compensationSteps = compensation.steps;
+        cursor.compensationNotes = compensation.notes;
         await options.saveCursor?.(cursor);
         await emit({ type: 'compensating', reason: failure });
       }
@@ -167,7 +171,8 @@ function summarize(plan: Plan, cursor: RunCursor, totalMs: number): ReleaseResul
   const restored = [...new Set(cursor.records.filter((r) => r.phase === 'compensation' && r.step.kind === 'switch' && r.outcome !== 'failed').map((r) => r.step.region))].filter(
     (region) => !failedCompensation.includes(region),
   );
-  const compensation = cursor.phase === 'compensation' ? { ran: true, restored, failed: [...new Set(failedCompensation)] } : null;
+  const unrestorable = cursor.compensationNotes.length > 0 ? cursor.forwardSteps.filter((s) => s.kind === 'switch' && s.from === null).map((s) => s.region) : [];
+  const compensation = cursor.phase === 'compensation' ? { ran: true, restored, failed: [...new Set([...failedCompensation, ...unrestorable])] } : null;
   for (const region of restored) {
     const report = reports.get(region)!;
     report.outcome = 'restored';
@@ -182,7 +187,7 @@ function summarize(plan: Plan, cursor: RunCursor, totalMs: number): ReleaseResul
     environment: plan.environment,
     version: plan.version,
     regions: [...reports.values()],
-    reasons: cursor.failure ? [cursor.failure] : [],
+    reasons: cursor.failure ? [cursor.failure, ...cursor.compensationNotes] : [],
     split,
     compensation,
     totalMs,

@@ -91,7 +91,7 @@ export async function executeStep(step: Step, context: StepContext): Promise<Don
       return done(`${step.version}: ${installed.readyReplicas}/${installed.desiredReplicas} pods ready, ${path} answers`);
     }
     case 'switch': {
-      const result = await cluster.switchSelector(app, { to: step.to, from: step.from, by: context.actor, at: context.now(), fence: context.fence });
+      const result = await cluster.switchSelector(app, { to: step.to, from: step.from, previous: step.previous, by: context.actor, at: context.now(), fence: context.fence });
       const detail = result.patched
         ? `selector ${step.from ?? '(none)'} → ${step.to} in ${result.patchMs.toFixed(0)} ms`
         : `selector already on ${step.to}, nothing patched`;

@@ -24,7 +24,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 
 function roomOf(file: string): Room | null {
   const rel = path.relative(root, file).split(path.sep).join('/');
-  if (/^src\/(bot|cli|demo)\.ts$/.test(rel) || rel.startsWith('src/demo/') || rel === 'jobs/worker.ts') return 'entry';
+  if (/^src\/(bot|cli|demo)\.ts$/.test(rel) || /^src\/(demo|wiring)\//.test(rel) || rel === 'jobs/worker.ts') return 'entry';
   if (rel.startsWith('jobs/')) return 'jobs';
   if (rel.startsWith('src/sandbox/')) return 'sandbox';
   const match = /^src\/(slack|queue|release|kube|core|config)(\/|\.ts$)/.exec(rel);

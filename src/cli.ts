@@ -1,0 +1,216 @@
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { ConfigError, defaultEnvironment, findApp, findEnvironment, loadConfig, resolveConfigPath, type Config } from './config/index.js';
+import type { ProgressEvent, ReleaseResult } from './core/events.js';
+import type { RegionState } from './core/model.js';
+import type { Action } from './core/plan.js';
+import { renderPlan } from './core/render-plan.js';
+import { KubeError } from './kube/errors.js';
+import { observeEnvironment, previewRelease, executeRelease } from './release/release.js';
+import { summaryLines } from './release/summary-text.js';
+import { formatProgressEvent } from './wiring/progress-text.js';
+import { ClusterDirectory } from './wiring/release-environment.js';
+
+export const exitCodes = { ok: 0, failed: 1, badInput: 2 } as const;
+
+const commands = ['bootstrap', 'deploy', 'promote', 'rollback', 'status', 'cleanup'] as const;
+type Command = (typeof commands)[number];
+
+export const usage = `usage: cutover <bootstrap|deploy|promote|rollback|status|cleanup> [app] [version] --env <env>
+                [--config <file>] [--dry-run] [--json] [--queue]
+
+  bootstrap [app] [version]   create the live Service and route (optionally selecting version)
+  deploy    [app] <version>   install a version in every region; live traffic untouched
+  promote   [app] <version>   switch live traffic to an installed version, region by region
+  rollback  [app] [version]   switch back to the recorded previous version (or a named one)
+  status    [app]             live, previous and installed versions per region
+  cleanup   [app]             delete versions the retention policy lets go (--dry-run lists them)
+
+  --config   config file (default $CUTOVER_CONFIG or ./config/cutover.yaml)
+  --env, -e  environment (default: the config's default for the command)
+  --json     print one JSON result object as the last line
+  --queue    enqueue on the release queue and follow the job (same locks as Slack)
+
+exit codes: 0 success, 1 failed or rolled back, 2 bad input or config`;
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** Used by `--queue`; wired by the entry point so the CLI core stays testable in-process. */
+  queue?: QueueRunner | undefined;
+  clusters?: ClusterDirectory | undefined;
+}
+
+export interface QueueRunner {
+  run(config: Config, request: QueuedRequest, onEvent: (event: ProgressEvent) => void): Promise<ReleaseResult>;
+}
+
+export interface QueuedRequest {
+  action: Exclude<Action, 'bootstrap'> | 'bootstrap';
+  app: string;
+  environment: string;
+  version: string | null;
+  actor: string;
+}
+
+class BadInput extends Error {}
+
+interface ParsedArgs {
+  command: Command;
+  positionals: string[];
+  configPath: string;
+  env: string | undefined;
+  dryRun: boolean;
+  json: boolean;
+  queue: boolean;
+}
+
+function parse(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        env: { type: 'string', short: 'e' },
+        config: { type: 'string', short: 'c' },
+        'dry-run': { type: 'boolean' },
+        json: { type: 'boolean' },
+        queue: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new BadInput(error instanceof Error ? error.message : String(error));
+  }
+  const [command, ...positionals] = parsed.positionals;
+  if (parsed.values.help || command === undefined || command === 'help') return 'help';
+  if (!(commands as readonly string[]).includes(command)) throw new BadInput(`unknown command "${command}"`);
+  return {
+    command: command as Command,
+    positionals,
+    configPath: resolveConfigPath(parsed.values.config, env),
+    env: parsed.values.env,
+    dryRun: parsed.values['dry-run'] ?? false,
+    json: parsed.values.json ?? false,
+    queue: parsed.values.queue ?? false,
+  };
+}
+
+/** App and version from the positionals: the app may be left out when the config has one app. */
+function resolveTarget(config: Config, args: ParsedArgs): { app: string; version: string | null } {
+  const apps = Object.keys(config.apps);
+  const [first, second, ...rest] = args.positionals;
+  if (rest.length > 0) throw new BadInput(`too many arguments: ${rest.join(' ')}`);
+  let app: string | undefined;
+  let version: string | undefined;
+  if (first !== undefined && findApp(config, first)) {
+    app = first;
+    version = second;
+  } else if (apps.length === 1) {
+    if (second !== undefined) throw new BadInput(`unknown app "${first}": the config has ${apps[0]}`);
+    app = apps[0];
+    version = first;
+  } else {
+    throw new BadInput(first === undefined ? `name an app: ${apps.join(', ')}` : `unknown app "${first}": known apps are ${apps.join(', ')}`);
+  }
+  const needsVersion = args.command === 'deploy' || args.command === 'promote';
+  const takesVersion = needsVersion || args.command === 'rollback' || args.command === 'bootstrap';
+  if (needsVersion && version === undefined) throw new BadInput(`${args.command} needs a version, e.g. cutover ${args.command} ${app} v42`);
+  if (!takesVersion && version !== undefined) throw new BadInput(`${args.command} takes no version`);
+  return { app: app!, version: version ?? null };
+}
+
+/** Runs one CLI invocation and answers its exit code; never calls process.exit. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let args: ParsedArgs | 'help';
+  let config: Config;
+  try {
+    args = parse(argv, io.env);
+    if (args === 'help') {
+      io.out(usage);
+      return argv.length === 0 ? exitCodes.badInput : exitCodes.ok;
+    }
+    config = loadConfig(args.configPath, io.env);
+  } catch (error) {
+    return reportBadInput(error, io);
+  }
+
+  try {
+    const { app: appName, version } = resolveTarget(config, args);
+    const environment = args.env !== undefined ? findEnvironment(config, args.env) : defaultEnvironment(config, args.command);
+    if (!environment) {
+      const known = Object.keys(config.environments).join(', ');
+      throw new BadInput(args.env !== undefined ? `unknown environment "${args.env}": known environments are ${known}` : `name an environment with --env (${known})`);
+    }
+    const appConfig = findApp(config, appName)!;
+    const clusters = io.clusters ?? new ClusterDirectory();
+    const { env, app } = clusters.environment(environment, appConfig);
+    const actor = `cli:${io.env.USER ?? 'unknown'}`;
+
+    if (args.command === 'status') {
+      const states = await observeEnvironment(env, app);
+      if (args.json) io.out(JSON.stringify({ app: app.name, environment: env.name, regions: states }));
+      else for (const line of statusLines(states)) io.out(line);
+      return exitCodes.ok;
+    }
+    const request = { action: args.command, app, version, actor };
+    if (args.dryRun) {
+      const planned = await previewRelease(request, env);
+      if (args.json) io.out(JSON.stringify(planned.ok ? { ok: true, plan: planned.plan, text: renderPlan(planned.plan) } : planned));
+      else io.out(planned.ok ? renderPlan(planned.plan) : planned.reasons.map((r) => `refused: ${r}`).join('\n'));
+      return planned.ok ? exitCodes.ok : exitCodes.badInput;
+    }
+    const onEvent = (event: ProgressEvent): void => {
+      if (args.json || event.type === 'finished') return;
+      const line = formatProgressEvent(event);
+      if (line !== null) io.out(line);
+    };
+    let result: ReleaseResult;
+    if (args.queue) {
+      if (!io.queue) throw new BadInput('--queue is not available here');
+      result = await io.queue.run(config, { action: args.command, app: app.name, environment: env.name, version, actor }, onEvent);
+    } else {
+      result = await executeRelease(request, env, { reporter: { report: onEvent } });
+    }
+    if (args.json) io.out(JSON.stringify(result));
+    else for (const line of summaryLines(result)) io.out(line);
+    return result.outcome === 'succeeded' ? exitCodes.ok : result.outcome === 'refused' ? exitCodes.badInput : exitCodes.failed;
+  } catch (error) {
+    if (error instanceof BadInput || error instanceof ConfigError || (error instanceof KubeError && error.code === 'kubeconfig')) return reportBadInput(error, io);
+    io.err(`cutover: ${error instanceof Error ? error.message : String(error)}`);
+    return exitCodes.failed;
+  }
+}
+
+function reportBadInput(error: unknown, io: CliIo): number {
+  if (error instanceof ConfigError) {
+    io.err(error.message);
+  } else if (error instanceof BadInput || error instanceof KubeError) {
+    io.err(`cutover: ${error.message}`);
+    if (error instanceof BadInput) io.err('run `cutover --help` for usage');
+  } else {
+    io.err(`cutover: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return exitCodes.badInput;
+}
+
+export function statusLines(states: readonly RegionState[]): string[] {
+  const lines: string[] = [];
+  for (const state of states) {
+    const live = state.live ? `live ${state.live.version ?? '(none)'}, previous ${state.live.previousVersion ?? '(none)'}` : 'not bootstrapped';
+    lines.push(`${state.region}: ${live}`);
+    for (const v of state.versions) {
+      const marker = state.live?.version === v.version ? '*' : ' ';
+      lines.push(`  ${marker} ${v.version.padEnd(12)} ${v.readyReplicas}/${v.desiredReplicas} ready   installed ${v.createdAt}`);
+    }
+    if (state.versions.length === 0) lines.push('    (no versions installed)');
+  }
+  return lines;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const code = await runCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l), env: process.env });
+  process.exit(code);
+}

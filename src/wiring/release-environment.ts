@@ -1,0 +1,57 @@
+import type { AppConfig, EnvironmentConfig, Policy, RegionConfig } from '../config/index.js';
+import { toAppSpec } from '../config/index.js';
+import type { AppSpec } from '../core/model.js';
+import type { Cluster } from '../kube/cluster.js';
+import { KubeCluster } from '../kube/kube-cluster.js';
+import { loadKubeConfig } from '../kube/load-kubeconfig.js';
+import type { ReleaseEnvironment } from '../release/release.js';
+import type { RunnerPolicy } from '../release/runner.js';
+
+/**
+ * Builds the clusters of an environment once per process: a KubeConfig per region, its context
+ * selected. Shared by the CLI, the worker and the bot.
+ */
+export class ClusterDirectory {
+  private readonly clusters = new Map<string, Cluster>();
+
+  constructor(private readonly make: (region: RegionConfig) => Cluster = defaultCluster) {}
+
+  cluster(region: RegionConfig): Cluster {
+    const key = `${region.kubeconfig ?? '(in-cluster)'}|${region.context ?? ''}|${region.namespace}|${region.name}`;
+    let cluster = this.clusters.get(key);
+    if (!cluster) {
+      cluster = this.make(region);
+      this.clusters.set(key, cluster);
+    }
+    return cluster;
+  }
+
+  environment(environment: EnvironmentConfig, app: AppConfig): { env: ReleaseEnvironment; app: AppSpec } {
+    const spec = toAppSpec(app);
+    return {
+      app: spec,
+      env: {
+        name: environment.name,
+        policy: { ...environment.policy, ...runnerPolicy(environment.policy) },
+        regions: environment.regions.map((region) => ({
+          name: region.name,
+          target: { cluster: this.cluster(region), probe: { url: region.liveUrl, host: region.liveHost, versionHeader: spec.versionHeader } },
+        })),
+      },
+    };
+  }
+}
+
+function defaultCluster(region: RegionConfig): Cluster {
+  const source = { ...(region.kubeconfig ? { path: region.kubeconfig } : {}), ...(region.context ? { context: region.context } : {}) };
+  return new KubeCluster({ region: region.name, namespace: region.namespace, kubeconfig: loadKubeConfig(source) });
+}
+
+export function runnerPolicy(policy: Policy): RunnerPolicy {
+  return {
+    readyTimeoutMs: policy.readyTimeoutSeconds * 1000,
+    verifyTimeoutMs: policy.verifyTimeoutSeconds * 1000,
+    healthSamples: policy.healthSamples,
+    autoRollback: policy.autoRollback,
+  };
+}
