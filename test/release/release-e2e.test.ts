@@ -1,0 +1,186 @@
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findApp, findEnvironment } from '../../src/config/index.js';
+import type { ProgressEvent, ReleaseResult } from '../../src/core/events.js';
+import type { Action } from '../../src/core/plan.js';
+import { startTraffic } from '../../src/demo/traffic.js';
+import { loadKubeConfig } from '../../src/kube/load-kubeconfig.js';
+import { executeRelease, observeEnvironment, previewRelease } from '../../src/release/release.js';
+import { startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
+
+let world: SandboxEnv;
+
+beforeAll(async () => {
+  world = await startSandboxEnv();
+});
+afterAll(async () => {
+  await world?.stop();
+});
+
+function environment() {
+  return world.clusters.environment(findEnvironment(world.config, 'production')!, findApp(world.config, 'shop')!);
+}
+
+async function release(action: Action, version: string | null, onEvent?: (event: ProgressEvent) => void | Promise<void>): Promise<ReleaseResult> {
+  const { env, app } = environment();
+  return executeRelease({ action, app, version, actor: 'test' }, env, { reporter: { report: (e) => onEvent?.(e) } });
+}
+
+function api(region: string) {
+  const kubeconfig = loadKubeConfig({ path: world.sandbox.kubeconfigPath, context: region });
+  return { core: kubeconfig.makeApiClient(CoreV1Api), apps: kubeconfig.makeApiClient(AppsV1Api) };
+}
+
+async function liveSelectors(): Promise<Record<string, string | undefined>> {
+  const entries = await Promise.all(
+    world.sandbox.regions.map(async (r) => {
+      const service = await api(r.name).core.readNamespacedService({ name: 'shop', namespace: 'production' });
+      return [r.name, service.spec?.selector?.['app.kubernetes.io/version']] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+describe('a release, step by step, against two sandbox regions', () => {
+  it('refuses to promote a version that is not installed, and changes nothing', async () => {
+    const result = await release('promote', 'v1');
+    expect(result.outcome).toBe('refused');
+    expect(result.reasons.join(' ')).toMatch(/not bootstrapped|not installed/);
+  });
+
+  it('deploys v1 to every region without touching live traffic', async () => {
+    const result = await release('deploy', 'v1');
+    expect(result.outcome).toBe('succeeded');
+    expect(result.regions.map((r) => [r.region, r.outcome])).toEqual([
+      ['eu-west', 'installed'],
+      ['us-east', 'installed'],
+    ]);
+    const { env, app } = environment();
+    const states = await observeEnvironment(env, app);
+    expect(states.every((s) => s.live === null && s.versions.some((v) => v.version === 'v1' && v.readyReplicas === 2))).toBe(true);
+  });
+
+  it('bootstraps the live Service on v1, and a second bootstrap changes nothing', async () => {
+    expect((await release('bootstrap', 'v1')).outcome).toBe('succeeded');
+    expect(await liveSelectors()).toEqual({ 'eu-west': 'v1', 'us-east': 'v1' });
+    const again = await release('bootstrap', null);
+    expect(again.outcome === 'succeeded' || again.outcome === 'refused').toBe(true);
+    expect(await liveSelectors()).toEqual({ 'eu-west': 'v1', 'us-east': 'v1' });
+  });
+
+  it('refuses to promote v2 before it is installed, naming the region', async () => {
+    const result = await release('promote', 'v2');
+    expect(result.outcome).toBe('refused');
+    expect(result.reasons.join(' ')).toContain('v2');
+    expect(await liveSelectors()).toEqual({ 'eu-west': 'v1', 'us-east': 'v1' });
+  });
+
+  it('promotes v2 region by region under load with no failed request, and reports timings', async () => {
+    expect((await release('deploy', 'v2')).outcome).toBe('succeeded');
+    const traffic = startTraffic({
+      targets: world.sandbox.regions.map((r) => ({ url: r.ingressUrl, region: r.name })),
+      concurrency: 4,
+      sessionVersions: () => ['v1', 'v2'],
+    });
+    const order: string[] = [];
+    const result = await release('promote', 'v2', (event) => {
+      if (event.type === 'step-finished') order.push(`${event.step.region}:${event.step.kind}`);
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const seen = await traffic.stop();
+
+    expect(result.outcome).toBe('succeeded');
+    expect(order).toEqual(['eu-west:precheck', 'eu-west:switch', 'eu-west:verify', 'us-east:precheck', 'us-east:switch', 'us-east:verify']);
+    for (const region of result.regions) {
+      expect(region.outcome).toBe('switched');
+      expect(region.from).toBe('v1');
+      expect(region.to).toBe('v2');
+      expect(region.timings.patchMs).toBeGreaterThan(0);
+      expect(region.timings.endpointsMs).toBeGreaterThan(0);
+      expect(region.timings.dataPlaneMs).toBeGreaterThanOrEqual(region.timings.endpointsMs!);
+      expect(region.health?.samples.v2).toBeGreaterThanOrEqual(5);
+    }
+    expect(await liveSelectors()).toEqual({ 'eu-west': 'v2', 'us-east': 'v2' });
+    expect(seen.sent).toBeGreaterThan(100);
+    expect(seen.failures).toEqual({});
+    expect(seen.failed).toBe(0);
+    expect(seen.wrongVersion).toBe(0);
+    expect(seen.versions.v1).toBeGreaterThan(0);
+    expect(seen.versions.v2).toBeGreaterThan(0);
+  });
+
+  it('promoting the live version again is refused as already live', async () => {
+    const result = await release('promote', 'v2');
+    expect(result.outcome).toBe('refused');
+    expect(result.reasons.join(' ')).toMatch(/already live/);
+  });
+
+  it('rolls back to the recorded previous version in every region', async () => {
+    const result = await release('rollback', null);
+    expect(result.outcome).toBe('succeeded');
+    expect(result.regions.map((r) => [r.from, r.to])).toEqual([
+      ['v2', 'v1'],
+      ['v2', 'v1'],
+    ]);
+    expect(await liveSelectors()).toEqual({ 'eu-west': 'v1', 'us-east': 'v1' });
+  });
+
+  it('rolls region 1 back when region 2 fails its verify, and says what was restored', async () => {
+    const { apps } = api('us-east');
+    const result = await release('promote', 'v2', async (event) => {
+      // us-east's v2 pods disappear between its precheck and its switch: verify cannot pass.
+      if (event.type === 'step-finished' && event.step.region === 'us-east' && event.step.kind === 'precheck') {
+        await apps.patchNamespacedDeployment(
+          { name: 'shop-v2', namespace: 'production', body: [{ op: 'replace', path: '/spec/replicas', value: 0 }] },
+        );
+      }
+    });
+    expect(result.outcome).toBe('rolled-back');
+    expect(result.split).toBe(false);
+    expect(result.compensation?.restored.sort()).toEqual(['eu-west', 'us-east']);
+    expect(result.reasons[0]).toMatch(/^us-east:/);
+    expect(await liveSelectors()).toEqual({ 'eu-west': 'v1', 'us-east': 'v1' });
+    await apps.patchNamespacedDeployment({ name: 'shop-v2', namespace: 'production', body: [{ op: 'replace', path: '/spec/replicas', value: 2 }] });
+  });
+
+  it('rolls region 1 back when region 2 becomes unreachable mid-promotion', async () => {
+    expect((await release('deploy', 'v2')).outcome).toBe('succeeded');
+    const usEast = world.sandbox.regions[1]!;
+    const result = await release('promote', 'v2', (event) => {
+      if (event.type === 'step-finished' && event.step.region === 'eu-west' && event.step.kind === 'verify') usEast.faults.set({ unreachable: true });
+    });
+    usEast.faults.set({ unreachable: false });
+    expect(result.outcome).toBe('rolled-back');
+    expect(result.compensation?.restored).toEqual(['eu-west']);
+    expect(result.reasons[0]).toMatch(/us-east: .*unreachable/);
+    expect(await liveSelectors()).toEqual({ 'eu-west': 'v1', 'us-east': 'v1' });
+  });
+
+  it('retries transient API errors (30% of requests) to a successful promotion', async () => {
+    for (const region of world.sandbox.regions) region.faults.set({ errorRate: 0.3 });
+    try {
+      const result = await release('promote', 'v2');
+      expect(result.outcome).toBe('succeeded');
+    } finally {
+      for (const region of world.sandbox.regions) region.faults.set({ errorRate: 0 });
+    }
+    expect(await liveSelectors()).toEqual({ 'eu-west': 'v2', 'us-east': 'v2' });
+  });
+
+  it('cleanup keeps the live version and the rollback target, and deletes the rest; the dry run says so first', async () => {
+    expect((await release('deploy', 'v0')).outcome).toBe('succeeded');
+    expect((await release('deploy', 'v3')).outcome).toBe('succeeded');
+    const { env, app } = environment();
+    const preview = await previewRelease({ action: 'cleanup', app, version: null, actor: 'test' }, env);
+    expect(preview.ok).toBe(true);
+    if (!preview.ok) return;
+    const doomed = preview.plan.steps.map((s) => (s.kind === 'delete-version' ? `${s.region}:${s.version}` : s.kind));
+    // keep 1 newest (v3), live (v2), rollback target (v1): v0 goes.
+    expect(doomed.sort()).toEqual(['eu-west:v0', 'us-east:v0']);
+
+    const result = await release('cleanup', null);
+    expect(result.outcome).toBe('succeeded');
+    const states = await observeEnvironment(env, app);
+    for (const state of states) expect(state.versions.map((v) => v.version).sort()).toEqual(['v1', 'v2', 'v3']);
+  });
+});
