@@ -1,0 +1,252 @@
+import type { ApprovalRequest } from '../core/approval.js';
+import { describePeople, mention, type People } from '../core/authorization.js';
+import type { RegionReport, ReleaseResult } from '../core/events.js';
+import type { RegionState } from '../core/model.js';
+import { splitDescription } from '../core/refusals.js';
+import { compareNewestFirst } from '../core/version.js';
+import { codeBlocks, context, divider, header, message, packLines, section, type Block, type SlackMessage } from './block-kit.js';
+import { code, escapeCode, escapeText, formatMs, slackDate, slackDateIso } from './mrkdwn.js';
+import { outcomeText } from './progress-message.js';
+
+/** Block Kit messages of the Slack app. Pure: data in, `{ text, blocks }` out. */
+
+export { progressMessage } from './progress-message.js';
+export type { SlackMessage } from './block-kit.js';
+
+export interface ReactionNames {
+  approveReaction: string;
+  rejectReaction: string;
+  /** Who may approve, shown on the request. */
+  approvers?: People;
+}
+
+/** The thread root of a gated release: what changes where, who asked, approvals n/m, expiry. */
+export function approvalRequestMessage(request: ApprovalRequest, planText: string, options: ReactionNames): SlackMessage {
+  const what = describeRequest(request);
+  const needed = request.requiredApprovals;
+  const from = options.approvers ? ` from ${describePeople(options.approvers)}` : '';
+  const lines = [
+    `*Approvals:* ${request.approvers.length}/${needed}${request.approvers.length > 0 ? ` — approved by ${request.approvers.map(mention).join(', ')}` : ''}`,
+    `Needs ${needed} approval${needed === 1 ? '' : 's'}${from}, not from the requester.`,
+    `React with :${reaction(options.approveReaction)}: to approve or :${reaction(options.rejectReaction)}: to reject.`,
+  ];
+  const blocks: Block[] = [
+    header(`Approval needed: ${what}`),
+    section(`${mention(request.requester)} asks to *${escapeText(request.action)}* ${describeTarget(request)}.`),
+    ...codeBlocks(escapeCode(planText), 40),
+    section(lines.join('\n')),
+    context(`Expires ${slackDate(request.expiresAt)}`, `request ${escapeText(request.id)}`),
+  ];
+  return message(`Approval needed: ${escapeText(what)}, asked by ${mention(request.requester)} (${request.approvers.length}/${needed} approvals)`, blocks);
+}
+
+/** The request message once decided: approved, used, rejected, expired or superseded; with the outcome when known. */
+export function approvalStateMessage(request: ApprovalRequest, details: { planText?: string; result?: ReleaseResult } = {}): SlackMessage {
+  const what = describeRequest(request);
+  const state = stateLine(request);
+  const blocks: Block[] = [header(`${state.title}: ${what}`), section(state.body)];
+  if (details.planText !== undefined) blocks.push(...codeBlocks(escapeCode(details.planText), 40));
+  if (details.result) blocks.push(section(`*Outcome:* ${escapeText(outcomeText(details.result))} in ${formatMs(details.result.totalMs)} — see the thread for each region`));
+  blocks.push(context(`asked by ${mention(request.requester)} ${slackDate(request.createdAt)}`, `request ${escapeText(request.id)}`));
+  return message(`${state.title}: ${escapeText(what)}`, blocks);
+}
+
+function stateLine(request: ApprovalRequest): { title: string; body: string } {
+  const by = request.approvers.map(mention).join(', ') || 'nobody';
+  switch (request.state) {
+    case 'pending':
+      return { title: '⏳ Waiting for approval', body: `${request.approvers.length}/${request.requiredApprovals} approvals so far (${by}).` };
+    case 'approved':
+      return { title: '✅ Approved', body: `Approved by ${by}. Queued to run.` };
+    case 'used':
+      return { title: '▶️ Approved and started', body: `Approved by ${by}. The release runs in this thread; this approval cannot be used again.` };
+    case 'rejected':
+      return request.rejectedBy === request.requester
+        ? { title: '🚫 Cancelled', body: `Cancelled by the requester ${mention(request.requester)}. Nothing ran.` }
+        : { title: '❌ Rejected', body: `Rejected by ${request.rejectedBy ? mention(request.rejectedBy) : 'an approver'}. Nothing ran.` };
+    case 'expired':
+      return { title: '⌛ Expired', body: `Not approved before ${slackDate(request.expiresAt)}, so nothing ran. Ask again with the same command if it is still wanted.` };
+    case 'superseded':
+      return {
+        title: '♻️ Superseded',
+        body: 'The live state changed since this was asked, so the plan is different now. Nothing ran; the new plan needs its own approval.',
+      };
+  }
+}
+
+/** The final reply of a release thread: per-region outcome, timings and health; splits said loudly. */
+export function summaryMessage(result: ReleaseResult): SlackMessage {
+  const title = `${describeResult(result)}: ${outcomeText(result)}`;
+  const blocks: Block[] = [header(title)];
+  if (result.split) {
+    const where = result.regions.map((r) => `${escapeText(r.region)}: ${code(standsOn(r))}`).join(', ');
+    blocks.push(section(`🚨 *WARNING: the regions are on different versions.* ${where}. Users get different versions depending on region: promote or roll back to bring them together.`));
+  }
+  if (result.reasons.length > 0) blocks.push(section(`*Why:*\n${result.reasons.map((r) => `• ${escapeText(r)}`).join('\n')}`));
+  if (result.compensation?.ran) {
+    const { restored, failed } = result.compensation;
+    const parts = [`↩️ *Compensation ran.*`];
+    if (restored.length > 0) parts.push(`Restored and verified: ${restored.map(escapeText).join(', ')}.`);
+    if (failed.length > 0) parts.push(`🚨 *NOT restored: ${failed.map(escapeText).join(', ')}* — check these regions now.`);
+    if (restored.length === 0 && failed.length === 0) parts.push('No region needed restoring.');
+    blocks.push(section(parts.join(' ')));
+  }
+  blocks.push(divider());
+  blocks.push(...packLines(result.regions.map(regionSummary), 40));
+  blocks.push(context(`total ${formatMs(result.totalMs)}`, `${escapeText(result.environment)} · ${result.regions.length} region${result.regions.length === 1 ? '' : 's'}`));
+  const fallback = [title, result.split ? 'WARNING: regions are on different versions' : null, ...result.regions.map((r) => `${r.region}: ${r.outcome}`)].filter((l) => l !== null);
+  return message(escapeText(fallback.join('\n')), blocks);
+}
+
+const regionMarks: Record<RegionReport['outcome'], string> = {
+  switched: '✅',
+  'already-live': '✅',
+  installed: '✅',
+  cleaned: '✅',
+  restored: '↩️',
+  failed: '❌',
+  'not-started': '⏸️',
+};
+
+function regionSummary(report: RegionReport): string {
+  const head = [`${regionMarks[report.outcome]} *${escapeText(report.region)}* ${report.outcome}`];
+  if (report.from !== null || report.to !== null) head.push(`${code(report.from ?? 'none')} → ${code(report.to ?? 'none')}`);
+  if (report.outcome === 'restored') head.push(`→ back to ${code(report.from ?? 'none')}`);
+  const lines = [head.join(' ')];
+  const t = report.timings;
+  const timings = [
+    t.patchMs !== null ? `patch ${formatMs(t.patchMs)}` : null,
+    t.endpointsMs !== null ? `EndpointSlices converged ${formatMs(t.endpointsMs)}` : null,
+    t.dataPlaneMs !== null ? `traffic converged ${formatMs(t.dataPlaneMs)}` : null,
+    `total ${formatMs(t.totalMs)}`,
+  ].filter((p) => p !== null);
+  lines.push(`    ${timings.join(' · ')}`);
+  if (report.health) {
+    const samples = Object.entries(report.health.samples).map(([version, n]) => `${n}× ${code(version)}`);
+    const sampled = Object.values(report.health.samples).reduce((a, b) => a + b, 0) + report.health.failedSamples;
+    lines.push(
+      `    health: ${report.health.readyPods} ready pod${report.health.readyPods === 1 ? '' : 's'} · ${sampled} sampled: ${samples.join(', ') || 'no answers'}${report.health.failedSamples > 0 ? ` · ${report.health.failedSamples} failed` : ''}`,
+    );
+  }
+  if (report.detail && (report.outcome === 'failed' || report.outcome === 'restored' || report.outcome === 'not-started')) lines.push(`    ${escapeText(report.detail)}`);
+  return lines.join('\n');
+}
+
+/** Where a region's live traffic stands after the release, as far as the report tells. */
+function standsOn(report: RegionReport): string {
+  switch (report.outcome) {
+    case 'switched':
+    case 'already-live':
+      return report.to ?? '?';
+    case 'restored':
+    case 'not-started':
+      return report.from ?? 'none';
+    default:
+      return 'unknown: check';
+  }
+}
+
+/** `status`: per region, live and previous versions and the installed versions with readiness and age. */
+export function statusMessage(states: readonly RegionState[], app: string, environment: string): SlackMessage {
+  const title = `${app} in ${environment}`;
+  const blocks: Block[] = [header(`Status: ${title}`)];
+  const split = splitDescription(states);
+  if (split) blocks.push(section(`🚨 *WARNING: the regions are on different live versions:* ${escapeText(split)}`));
+  if (states.length === 0) blocks.push(section('No regions are configured for this environment.'));
+  const perRegion = Math.max(1, Math.floor(44 / Math.max(1, states.length)));
+  for (const state of states) blocks.push(...packLines(regionStatus(state), perRegion));
+  const fallback = states.map((s) => `${s.region}: ${s.live ? (s.live.version ?? 'no live version') : 'not bootstrapped'}`).join(', ');
+  return message(escapeText(`${title}: ${fallback}`), blocks);
+}
+
+function regionStatus(state: RegionState): string[] {
+  const lines: string[] = [];
+  if (state.live === null) {
+    lines.push(`*${escapeText(state.region)}*: not bootstrapped (no live Service)`);
+  } else {
+    const live = state.live;
+    const promoted = [live.promotedBy ? `by ${mention(live.promotedBy)}` : null, live.promotedAt ? slackDateIso(live.promotedAt) : null].filter((p) => p !== null);
+    lines.push(
+      `*${escapeText(state.region)}*: live ${live.version ? code(live.version) : '_none_'} · previous ${live.previousVersion ? code(live.previousVersion) : '_none_'}${promoted.length > 0 ? ` · promoted ${promoted.join(' ')}` : ''}${state.liveRouteExists ? '' : ' · ⚠️ live route missing'}`,
+    );
+  }
+  const versions = [...state.versions].sort(compareNewestFirst);
+  if (versions.length === 0) lines.push('    no versions installed');
+  for (const v of versions) {
+    const role = v.version === state.live?.version ? ' (live)' : v.version === state.live?.previousVersion ? ' (previous)' : '';
+    const ready = v.readyReplicas >= v.desiredReplicas && v.desiredReplicas > 0 ? '✅' : '⏳';
+    const missing = [v.hasService ? null : 'no Service', v.hasRoute ? null : 'no route'].filter((m) => m !== null);
+    lines.push(
+      `    ${ready} ${code(v.version)}${role} ${v.readyReplicas}/${v.desiredReplicas} ready · installed ${slackDateIso(v.createdAt, '{ago}')}${missing.length > 0 ? ` · ⚠️ ${missing.join(', ')}` : ''}`,
+    );
+  }
+  return lines;
+}
+
+/** An audit trail entry as `history` shows it (the queue's `AuditEntry` matches). */
+export interface HistoryEntry {
+  at: string;
+  kind: string;
+  app: string;
+  environment: string;
+  version?: string | undefined;
+  actor?: string | undefined;
+  detail?: string | undefined;
+}
+
+const historyMarks: Record<string, string> = {
+  requested: '📝',
+  approved: '👍',
+  rejected: '❌',
+  expired: '⌛',
+  started: '▶️',
+  succeeded: '✅',
+  failed: '❌',
+  'rolled-back': '↩️',
+};
+
+/** `history`: the newest entries first, one line each. */
+export function historyMessage(entries: readonly HistoryEntry[], scope: { app?: string | null; environment?: string | null } = {}): SlackMessage {
+  const where = [scope.app, scope.environment ? `in ${scope.environment}` : null].filter((p) => p).join(' ');
+  const title = `History${where ? `: ${where}` : ''}`;
+  if (entries.length === 0) return message(escapeText(`${title}: nothing recorded yet`), [header(title), section('No releases recorded yet.')]);
+  const lines = entries.map((e) => {
+    const who = e.actor ? ` by ${mention(e.actor)}` : '';
+    const detail = e.detail ? ` — ${escapeText(e.detail)}` : '';
+    return `${historyMarks[e.kind] ?? '•'} ${slackDateIso(e.at)} *${escapeText(e.kind)}* ${escapeText(e.app)}${e.version ? ` ${code(e.version)}` : ''} in ${escapeText(e.environment)}${who}${detail}`;
+  });
+  return message(escapeText(`${title}: ${entries.length} entries`), [header(title), ...packLines(lines, 45)]);
+}
+
+/** `--dry-run`: the plan, and a clear statement that nothing changed. */
+export function planMessage(planText: string): SlackMessage {
+  const first = planText.split('\n')[0] ?? '';
+  return message(escapeText(`Dry run: ${first}`), [header('Dry run: nothing was changed'), ...codeBlocks(escapeCode(planText), 45), context('Run the same command without --dry-run to do it.')]);
+}
+
+/** A refusal or a malformed command, for an ephemeral reply. */
+export function errorMessage(text: string): SlackMessage {
+  return message(escapeText(text), [section(`⚠️ ${escapeText(text)}`)]);
+}
+
+/** `help`: the usage text as preformatted text. */
+export function helpMessage(usage: string): SlackMessage {
+  return message(escapeText(usage.split('\n')[0] ?? 'Usage'), codeBlocks(escapeCode(usage), 10));
+}
+
+function describeRequest(request: ApprovalRequest): string {
+  return `${request.action} ${request.app}${request.version ? ` ${request.version}` : ''} in ${request.environment}`;
+}
+
+function describeTarget(request: ApprovalRequest): string {
+  return `*${escapeText(request.app)}*${request.version ? ` ${code(request.version)}` : ''} in *${escapeText(request.environment)}*`;
+}
+
+function describeResult(result: ReleaseResult): string {
+  const verbs: Record<ReleaseResult['action'], string> = { deploy: 'Deploy', promote: 'Promote', rollback: 'Rollback', cleanup: 'Cleanup', bootstrap: 'Bootstrap' };
+  return `${verbs[result.action]} ${result.app}${result.version ? ` ${result.version}` : ''} in ${result.environment}`;
+}
+
+function reaction(name: string): string {
+  return name.replace(/[^a-z0-9_+-]/gi, '');
+}
