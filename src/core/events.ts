@@ -42,6 +42,8 @@ export interface ReleaseResult {
   reasons: string[];
   /** True when regions were left on different versions; always said loudly. */
   split: boolean;
+  /** The release stopped at an unreachable region and holds the others (policy `hold`); resuming retries it. */
+  held?: boolean;
   /** What the compensation restored, when it ran. */
   compensation: { ran: boolean; restored: string[]; failed: string[] } | null;
   totalMs: number;

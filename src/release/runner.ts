@@ -3,6 +3,7 @@ import type { Plan, Step } from '../core/plan.js';
 import type { Cluster } from '../kube/cluster.js';
 import type { ProgressEvent, RegionReport, ReleaseResult, Reporter, StepOutcome } from '../core/events.js';
 import type { ProbeTarget } from './live-probe.js';
+import { isKubeError } from '../kube/errors.js';
 import { executeStep, type StepContext, type StepRecord } from './steps.js';
 
 /** One region as the runner sees it: its cluster and where its live traffic can be sampled. */
@@ -16,6 +17,25 @@ export interface RunnerPolicy {
   verifyTimeoutMs: number;
   healthSamples: number;
   autoRollback: boolean;
+  /** A region whose API cannot be reached after retries: switch the others back, or hold them and retry later. */
+  onRegionUnreachable: 'rollback' | 'hold';
+}
+
+/**
+ * The run stopped between steps without deciding anything: the worker is shutting down or lost
+ * its lease. The cursor is saved; whoever resumes the job continues from it. No compensation
+ * runs, because another worker may already own the release.
+ */
+export class RunInterrupted extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'RunInterrupted';
+  }
+}
+
+interface PhaseFailure {
+  message: string;
+  unreachable: boolean;
 }
 
 /** Where a job stands: saved after every step so a retried job resumes instead of repeating. */
@@ -73,12 +93,19 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<ReleaseR
   };
   await emit({ type: 'planned', plan: { ...plan, steps: cursor.forwardSteps }, resumedAt: cursor.phase === 'forward' ? cursor.completed : cursor.forwardSteps.length });
 
+  let held = false;
   if (cursor.phase === 'forward') {
-    const failure = await runPhase('forward', cursor.forwardSteps, cursor, context, options, emit);
-    if (failure !== null) {
+    cursor.failure = null;
+    const failed = await runPhase('forward', cursor.forwardSteps, cursor, context, options, emit);
+    if (failed !== null) {
+      const failure = failed.message;
       cursor.failure = failure;
       const completedSwitches = switchesToUndo(cursor);
-      if (completedSwitches.length > 0 && options.policy.autoRollback && isTrafficAction(plan)) {
+      held = failed.unreachable && options.policy.onRegionUnreachable === 'hold' && completedSwitches.length > 0;
+      if (held) {
+        // The failing step is not marked done: resuming from this cursor retries the region.
+        await options.saveCursor?.(cursor);
+      } else if (completedSwitches.length > 0 && options.policy.autoRollback && isTrafficAction(plan)) {
         cursor.phase = 'compensation';
         cursor.completed = 0;
         const compensation = options.compensate(completedSwitches);
@@ -94,6 +121,10 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<ReleaseR
   }
 
   const result = summarize(plan, cursor, performance.now() - started);
+  if (held) {
+    result.held = true;
+    result.reasons.push('holding the regions already switched, as policy onRegionUnreachable is "hold": the region is retried when the release resumes');
+  }
   await emit({ type: 'finished', result });
   return result;
 }
@@ -105,23 +136,32 @@ async function runPhase(
   context: StepContext,
   options: RunOptions,
   emit: (event: ProgressEvent) => Promise<void>,
-): Promise<string | null> {
+): Promise<PhaseFailure | null> {
   for (let index = cursor.completed; index < steps.length; index++) {
     const step = steps[index]!;
-    if (options.signal?.aborted) return 'stopped before finishing: the worker is shutting down';
+    if (options.signal?.aborted) throw new RunInterrupted(`stopped before step ${index + 1} (${step.kind} in ${step.region}): the worker is shutting down`);
+    if (mutating.has(step.kind)) {
+      try {
+        await options.guard?.();
+      } catch (error) {
+        throw new RunInterrupted(`stopped before step ${index + 1} (${step.kind} in ${step.region}): ${error instanceof Error ? error.message : String(error)}`, error);
+      }
+    }
     await emit({ type: 'step-started', index, step, phase });
     const stepStarted = performance.now();
     let outcome: StepOutcome;
     let detail: string;
+    let unreachable = false;
     try {
-      if (mutating.has(step.kind)) await options.guard?.();
       const record = await executeStep(step, context);
       cursor.records.push({ ...record, phase });
       outcome = record.outcome;
       detail = record.detail;
     } catch (error) {
+      if (options.signal?.aborted) throw new RunInterrupted(`interrupted during step ${index + 1} (${step.kind} in ${step.region}): the worker is shutting down`, error);
       outcome = 'failed';
       detail = error instanceof Error ? error.message : String(error);
+      unreachable = isKubeError(error, 'unreachable');
       cursor.records.push({ step, phase, outcome, detail, durationMs: performance.now() - stepStarted, startedAtMs: Date.now() - (performance.now() - stepStarted), measures: {} });
     }
     const durationMs = performance.now() - stepStarted;
@@ -130,7 +170,7 @@ async function runPhase(
       // Compensation keeps going so every region it can restore is restored; forward stops.
       if (phase === 'forward') {
         await options.saveCursor?.(cursor);
-        return `${step.region}: ${detail}`;
+        return { message: `${step.region}: ${detail}`, unreachable };
       }
     }
     cursor.completed = index + 1;

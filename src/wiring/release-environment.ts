@@ -53,5 +53,6 @@ export function runnerPolicy(policy: Policy): RunnerPolicy {
     verifyTimeoutMs: policy.verifyTimeoutSeconds * 1000,
     healthSamples: policy.healthSamples,
     autoRollback: policy.autoRollback,
+    onRegionUnreachable: policy.onRegionUnreachable,
   };
 }

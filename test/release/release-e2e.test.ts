@@ -6,6 +6,7 @@ import type { Action } from '../../src/core/plan.js';
 import { startTraffic } from '../../src/demo/traffic.js';
 import { loadKubeConfig } from '../../src/kube/load-kubeconfig.js';
 import { executeRelease, observeEnvironment, previewRelease } from '../../src/release/release.js';
+import { RunInterrupted, type RunCursor } from '../../src/release/runner.js';
 import { startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
 
 let world: SandboxEnv;
@@ -182,5 +183,65 @@ describe('a release, step by step, against two sandbox regions', () => {
     expect(result.outcome).toBe('succeeded');
     const states = await observeEnvironment(env, app);
     for (const state of states) expect(state.versions.map((v) => v.version).sort()).toEqual(['v1', 'v2', 'v3']);
+  });
+
+  it('with onRegionUnreachable "hold", keeps region 1 switched, says so, and finishes when resumed', async () => {
+    const { env, app } = environment();
+    const holding = { ...env, policy: { ...env.policy, onRegionUnreachable: 'hold' as const } };
+    const usEast = world.sandbox.regions[1]!;
+    let cursor: RunCursor | undefined;
+    const request = { action: 'promote' as const, app, version: 'v3', actor: 'test' };
+    const first = await executeRelease(request, holding, {
+      reporter: {
+        report: (event) => {
+          if (event.type === 'step-finished' && event.step.region === 'eu-west' && event.step.kind === 'verify') usEast.faults.set({ unreachable: true });
+        },
+      },
+      saveCursor: async (c) => {
+        cursor = structuredClone(c);
+      },
+    });
+    usEast.faults.set({ unreachable: false });
+    expect(first.outcome).toBe('failed');
+    expect(first.held).toBe(true);
+    expect(first.split).toBe(true);
+    expect(first.compensation).toBeNull();
+    expect(await liveSelectors()).toEqual({ 'eu-west': 'v3', 'us-east': 'v2' });
+
+    const resumed = await executeRelease(request, holding, { reporter: { report: () => undefined }, cursor });
+    expect(resumed.outcome).toBe('succeeded');
+    expect(resumed.split).toBe(false);
+    expect(await liveSelectors()).toEqual({ 'eu-west': 'v3', 'us-east': 'v3' });
+  });
+
+  it('stops between steps without compensating when interrupted, and a resumed run finishes the release', async () => {
+    const { env, app } = environment();
+    const stop = new AbortController();
+    let cursor: RunCursor | undefined;
+    const request = { action: 'promote' as const, app, version: 'v2', actor: 'test' };
+    const interrupted = executeRelease(request, env, {
+      signal: stop.signal,
+      reporter: {
+        report: (event) => {
+          if (event.type === 'step-finished' && event.step.region === 'eu-west' && event.step.kind === 'switch') stop.abort();
+        },
+      },
+      saveCursor: async (c) => {
+        cursor = structuredClone(c);
+      },
+    });
+    await expect(interrupted).rejects.toBeInstanceOf(RunInterrupted);
+    expect(await liveSelectors()).toEqual({ 'eu-west': 'v2', 'us-east': 'v3' });
+    expect(cursor?.completed).toBe(2);
+
+    const steps: string[] = [];
+    const resumed = await executeRelease(request, env, {
+      cursor,
+      reporter: { report: (e) => void (e.type === 'step-finished' && steps.push(`${e.step.region}:${e.step.kind}`)) },
+    });
+    expect(resumed.outcome).toBe('succeeded');
+    expect(steps).toEqual(['eu-west:verify', 'us-east:precheck', 'us-east:switch', 'us-east:verify']);
+    expect(resumed.regions.map((r) => `${r.region}:${r.from}->${r.to}:${r.outcome}`)).toEqual(['eu-west:v3->v2:switched', 'us-east:v3->v2:switched']);
+    expect(await liveSelectors()).toEqual({ 'eu-west': 'v2', 'us-east': 'v2' });
   });
 });
