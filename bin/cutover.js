@@ -4,5 +4,6 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { runCli } = await import(new URL('../src/cli.ts', import.meta.url).href);
-const code = await runCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l), env: process.env });
+const { createQueueRunner } = await import(new URL('../src/wiring/queue-runner.ts', import.meta.url).href);
+const code = await runCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l), env: process.env, queue: createQueueRunner() });
 process.exit(code);

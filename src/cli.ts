@@ -17,7 +17,7 @@ const commands = ['bootstrap', 'deploy', 'promote', 'rollback', 'status', 'clean
 type Command = (typeof commands)[number];
 
 export const usage = `usage: cutover <bootstrap|deploy|promote|rollback|status|cleanup> [app] [version] --env <env>
-                [--config <file>] [--dry-run] [--json] [--queue]
+                [--config <file>] [--dry-run] [--json] [--queue [--request-id <id>]]
 
   bootstrap [app] [version]   create the live Service and route (optionally selecting version)
   deploy    [app] <version>   install a version in every region; live traffic untouched
@@ -30,6 +30,7 @@ export const usage = `usage: cutover <bootstrap|deploy|promote|rollback|status|c
   --env, -e  environment (default: the config's default for the command)
   --json     print one JSON result object as the last line
   --queue    enqueue on the release queue and follow the job (same locks as Slack)
+  --request-id <id>  with --queue: the same id enqueued twice runs once (CI retries)
 
 exit codes: 0 success, 1 failed or rolled back, 2 bad input or config`;
 
@@ -43,7 +44,8 @@ export interface CliIo {
 }
 
 export interface QueueRunner {
-  run(config: Config, request: QueuedRequest, onEvent: (event: ProgressEvent) => void): Promise<ReleaseResult>;
+  /** onNote: lines about the job itself (queued as, waiting for a lease). */
+  run(config: Config, request: QueuedRequest, onEvent: (event: ProgressEvent) => void, onNote?: (line: string) => void): Promise<ReleaseResult>;
 }
 
 export interface QueuedRequest {
@@ -52,6 +54,8 @@ export interface QueuedRequest {
   environment: string;
   version: string | null;
   actor: string;
+  /** Idempotency key: the same id enqueued twice runs once (default: a fresh id). */
+  requestId?: string | undefined;
 }
 
 class BadInput extends Error {}
@@ -64,6 +68,7 @@ interface ParsedArgs {
   dryRun: boolean;
   json: boolean;
   queue: boolean;
+  requestId: string | undefined;
 }
 
 function parse(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | 'help' {
@@ -78,6 +83,7 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | 'help' {
         'dry-run': { type: 'boolean' },
         json: { type: 'boolean' },
         queue: { type: 'boolean' },
+        'request-id': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -95,6 +101,7 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | 'help' {
     dryRun: parsed.values['dry-run'] ?? false,
     json: parsed.values.json ?? false,
     queue: parsed.values.queue ?? false,
+    requestId: parsed.values['request-id'],
   };
 }
 
@@ -170,7 +177,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     let result: ReleaseResult;
     if (args.queue) {
       if (!io.queue) throw new BadInput('--queue is not available here');
-      result = await io.queue.run(config, { action: args.command, app: app.name, environment: env.name, version, actor }, onEvent);
+      const note = (line: string): void => {
+        if (!args.json) io.out(line);
+      };
+      result = await io.queue.run(config, { action: args.command, app: app.name, environment: env.name, version, actor, requestId: args.requestId }, onEvent, note);
     } else {
       result = await executeRelease(request, env, { reporter: { report: onEvent } });
     }
@@ -211,6 +221,7 @@ export function statusLines(states: readonly RegionState[]): string[] {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const code = await runCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l), env: process.env });
+  const { createQueueRunner } = await import('./wiring/queue-runner.js');
+  const code = await runCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l), env: process.env, queue: createQueueRunner() });
   process.exit(code);
 }

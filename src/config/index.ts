@@ -16,6 +16,7 @@ export {
   type Policy,
   type RegionConfig,
   type RetentionConfig,
+  type WorkerConfig,
 } from './load-config.js';
 export { RuntimeSettings, Secrets, logLevels, type LogLevel } from './runtime.js';
 export { commandActions, gateableActions, type CommandAction, type GateableAction } from './schema.js';

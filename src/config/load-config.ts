@@ -12,11 +12,14 @@ export type RegionConfig = EnvironmentConfig['regions'][number];
 export type Policy = EnvironmentConfig['policy'];
 export type RetentionConfig = Policy['retention'];
 export type ApprovalsConfig = EnvironmentConfig['slack']['approvals'];
+export type WorkerConfig = ParsedConfig['worker'];
 
 export interface Config {
   /** The file it was read from, for messages. */
   sourcePath: string;
   redis: { prefix: string };
+  /** Queue worker concurrency and lock/stall timings. */
+  worker: WorkerConfig;
   /** By app name, in file order. Look names up with `findApp`: user input must not reach Object.prototype. */
   apps: Record<string, AppConfig>;
   environments: Record<string, EnvironmentConfig>;
@@ -73,6 +76,7 @@ export function parseConfig(yamlText: string, env: NodeJS.ProcessEnv, sourcePath
   return {
     sourcePath,
     redis: data.redis,
+    worker: data.worker,
     apps: byName(Object.entries(data.apps).map(([name, app]) => ({ ...app, name }))),
     environments: byName(
       Object.entries(data.environments).map(([name, environment]) => ({

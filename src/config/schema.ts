@@ -190,8 +190,23 @@ const appSchema = z
     }
   });
 
+/** Queue worker settings; every replica of an installation must use the same timings. */
+export const workerSchema = z
+  .strictObject({
+    /** Jobs one worker process runs at once. */
+    concurrency: z.int().min(1).max(200).default(4),
+    /** A job whose worker stops renewing its lock for this long is handed to another worker. */
+    lockDurationMs: z.int().min(500).default(30_000),
+    /** How often each worker looks for stalled jobs. */
+    stalledIntervalMs: z.int().min(250).default(15_000),
+    /** Times a job may stall before it is failed. */
+    maxStalledCount: z.int().min(0).default(3),
+  })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
+    worker: workerSchema,
     redis: z
       .strictObject({
         /** Key prefix, so several installations can share one Redis; use a hash tag such as `{cutover}` on Redis Cluster. */

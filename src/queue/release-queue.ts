@@ -22,9 +22,13 @@ export function createReleaseQueue(settings: QueueSettings): Queue {
   });
 }
 
+export type WorkerTimings = { [K in keyof typeof workerTimings]: number };
+
 export interface ReleaseWorkerOptions {
   concurrency?: number;
   autorun?: boolean;
+  /** Shorter timings for tests; every replica of an installation must use the same ones. */
+  timings?: Partial<WorkerTimings>;
 }
 
 /** A worker on the "releases" queue with the shared timings; it owns its connections. */
@@ -35,6 +39,7 @@ export function createReleaseWorker(settings: QueueSettings, processor: Processo
     concurrency: options.concurrency ?? 4,
     autorun: options.autorun ?? true,
     ...workerTimings,
+    ...options.timings,
   });
 }
 

@@ -34,6 +34,8 @@ export interface ExecuteOptions {
   signal?: AbortSignal | undefined;
   /** Versions that running jobs are installing or promoting: cleanup keeps them. */
   inUse?: readonly string[] | undefined;
+  /** Run this plan (already observed and checked by the caller) instead of planning again. */
+  plan?: Plan | undefined;
   now?: () => Date;
 }
 
@@ -85,6 +87,8 @@ export async function executeRelease(request: ReleaseRequest, environment: Relea
       steps: options.cursor.forwardSteps,
       notes: [`resumed after step ${options.cursor.completed} of the ${options.cursor.phase} phase`],
     };
+  } else if (options.plan) {
+    plan = options.plan;
   } else {
     const started = performance.now();
     const planned = await previewRelease(request, environment, { now, inUse: options.inUse ?? [] });

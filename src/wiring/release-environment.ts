@@ -28,6 +28,8 @@ export class ClusterDirectory {
 
   environment(environment: EnvironmentConfig, app: AppConfig): { env: ReleaseEnvironment; app: AppSpec } {
     const spec = toAppSpec(app);
+    // When the app's routes match by host, samples must carry one of its hosts to reach it.
+    const appHost = spec.hosts.find((host) => !host.startsWith('*.'));
     return {
       app: spec,
       env: {
@@ -35,7 +37,7 @@ export class ClusterDirectory {
         policy: { ...environment.policy, ...runnerPolicy(environment.policy) },
         regions: environment.regions.map((region) => ({
           name: region.name,
-          target: { cluster: this.cluster(region), probe: { url: region.liveUrl, host: region.liveHost, versionHeader: spec.versionHeader } },
+          target: { cluster: this.cluster(region), probe: { url: region.liveUrl, host: appHost ?? region.liveHost, versionHeader: spec.versionHeader } },
         })),
       },
     };

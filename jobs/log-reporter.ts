@@ -1,0 +1,55 @@
+import type { Job } from 'bullmq';
+import type { ProgressEvent, Reporter } from '../src/core/events.js';
+import { describeStep } from '../src/core/render-plan.js';
+import type { ReleasePayload } from '../src/queue/payloads.js';
+import { formatMs, summaryLines } from '../src/release/summary-text.js';
+
+/** Where log lines go; stdout by default. */
+export type LineSink = (line: string) => void;
+
+const stdoutSink: LineSink = (line) => {
+  process.stdout.write(`${line}\n`);
+};
+
+/**
+ * The worker's reporter until the Slack thread reporter plugs in: one line per event in the job's
+ * log (visible in any BullMQ dashboard) and one JSON line on stdout for the platform's log stack.
+ */
+export function createLogReporter(job: Job, payload: ReleasePayload, sink: LineSink = stdoutSink): Reporter {
+  return {
+    async report(event: ProgressEvent): Promise<void> {
+      const text = describeEvent(event);
+      if (text === null) return;
+      sink(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level: event.type === 'finished' && event.result.outcome !== 'succeeded' ? 'warn' : 'info',
+          job: job.id,
+          kind: job.name,
+          app: payload.app,
+          environment: payload.environment,
+          requestId: payload.requestId,
+          event: event.type,
+          msg: text,
+        }),
+      );
+      await job.log(text);
+    },
+  };
+}
+
+/** One readable line per event (null: nothing worth a line). */
+export function describeEvent(event: ProgressEvent): string | null {
+  switch (event.type) {
+    case 'planned':
+      return `planned ${event.plan.steps.length} steps for ${event.plan.action} ${event.plan.app} in ${event.plan.environment}${event.resumedAt > 0 ? `, resuming at step ${event.resumedAt + 1}` : ''}${event.plan.notes.length > 0 ? ` (${event.plan.notes.join('; ')})` : ''}`;
+    case 'step-started':
+      return null;
+    case 'step-finished':
+      return `${event.phase === 'compensation' ? 'compensation ' : ''}${event.outcome} ${describeStep(event.step)} (${formatMs(event.durationMs)}): ${event.detail}`;
+    case 'compensating':
+      return `compensating: ${event.reason}`;
+    case 'finished':
+      return summaryLines(event.result).join(' | ');
+  }
+}

@@ -1,0 +1,240 @@
+import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { findEnvironment, type Config } from '../src/config/index.js';
+import type { ProgressEvent, ReleaseResult, Reporter } from '../src/core/events.js';
+import { describeJob, leaseNeededFor, versionsToMarkInUse, type LeaseRequest } from '../src/core/exclusion.js';
+import type { AppSpec } from '../src/core/model.js';
+import type { Plan } from '../src/core/plan.js';
+import { appendAudit, type AuditKind } from '../src/queue/audit.js';
+import { markInUse, unmarkInUse, versionsInUse } from '../src/queue/in-use.js';
+import { acquireLease, LeaseKeeper, LostLeaseError } from '../src/queue/lease.js';
+import { leaseKey, type JobKind } from '../src/queue/names.js';
+import { parsePayload, type PayloadOf, type ReleasePayload } from '../src/queue/payloads.js';
+import { releaseLeaseAndWake, waitForLease } from '../src/queue/wait-for-lease.js';
+import { executeRelease, refusedResult, type ReleaseEnvironment, type ReleaseRequest } from '../src/release/release.js';
+import { RunInterrupted, type RunCursor } from '../src/release/runner.js';
+
+/** The environment and app a job acts on; throws for names the config does not know. */
+export type EnvironmentFor = (app: string, environment: string) => { env: ReleaseEnvironment; app: AppSpec };
+
+/** Makes the user-facing reporter of a job (log lines today, the Slack thread later). */
+export type ReporterFactory = (job: Job, payload: ReleasePayload) => Reporter;
+
+/** What every processor is given by the worker process. */
+export interface JobContext {
+  /** Leases, in-use marks, audit and report markers. */
+  redis: Redis;
+  /** The release queue, to wake jobs waiting for a lease this job releases. */
+  queue: Queue;
+  prefix: string;
+  config: Config;
+  environmentFor: EnvironmentFor;
+  reporterFor: ReporterFactory;
+  /** Aborted when the worker shuts down: the runner stops between steps and the job is handed back. */
+  shutdown: AbortSignal;
+  /** Base delay before a job that waits for a lease tries again (default 2 s). */
+  leaseRetryMs?: number;
+  now?: () => Date;
+}
+
+/** What a job kind adds around the shared procedure, while its lease is held. */
+export interface Preparation {
+  /** Run this plan instead of planning again (fresh runs only). */
+  plan?: Plan;
+  /** The cursor to resume from, possibly narrowed (resumed runs only). */
+  cursor?: RunCursor;
+  /** Refuse instead of running, with these reasons. */
+  refusal?: string[];
+  /** Throws when something this preparation holds was lost; checked before each mutating step. */
+  guard?: () => void;
+  release(): Promise<void>;
+}
+
+export interface PreparedRun {
+  job: Job;
+  payload: ReleasePayload;
+  request: ReleaseRequest;
+  env: ReleaseEnvironment;
+  context: JobContext;
+  holder: string;
+  ttlMs: number;
+  inUse: readonly string[];
+  cursor: RunCursor | undefined;
+}
+
+export interface JobSpec<K extends JobKind> {
+  kind: K;
+  /** The version the job is about: what it installs, promotes or rolls back to. */
+  version: (payload: PayloadOf<K>) => string | null;
+  prepare?: (run: PreparedRun) => Promise<Preparation>;
+}
+
+const reportedTtlSeconds = 7 * 24 * 60 * 60;
+
+/**
+ * The procedure every release job follows: validate, take the lease its kind needs (or wait,
+ * delayed, saying who holds it), keep it renewed and fenced, resume from the recorded cursor,
+ * report each event, report the final summary once, audit, and give the lease back.
+ */
+export async function runReleaseJob<K extends JobKind>(job: Job, token: string | undefined, context: JobContext, spec: JobSpec<K>): Promise<ReleaseResult> {
+  const payload = parsePayload(spec.kind, job.data);
+  const { env, app } = resolveTarget(context, payload);
+  const version = spec.version(payload);
+  const leaseRequest: LeaseRequest = { kind: spec.kind, app: payload.app, environment: payload.environment, version };
+  const key = leaseKey(context.prefix, leaseNeededFor(leaseRequest));
+  const holder = job.id ?? payload.requestId;
+  const ttlMs = lockTtlMs(context.config, payload.environment);
+  const { redis, prefix } = context;
+
+  const acquired = await acquireLease(redis, key, holder, ttlMs, describeJob(leaseRequest));
+  if ('heldBy' in acquired) return waitForLease(job, token, acquired, { leaseKey: key, redis, retryMs: context.leaseRetryMs ?? 2_000 });
+
+  const marked = versionsToMarkInUse(leaseRequest);
+  const markAll = () => Promise.all(marked.map((v) => markInUse(redis, prefix, payload.app, payload.environment, v, holder, ttlMs)));
+  const keeper = new LeaseKeeper(redis, key, holder, acquired.token, ttlMs, { alsoRenew: markAll }).start();
+  const signal = AbortSignal.any([context.shutdown, keeper.signal]);
+  let preparation: Preparation | undefined;
+  try {
+    await markAll();
+    const request: ReleaseRequest = { action: spec.kind, app, version, actor: payload.requestedBy };
+    let cursor = readRunCursor(job.data);
+    await audit(context, payload, 'started', version, cursor ? `resumed at step ${cursor.completed + 1} by job ${holder}` : `job ${holder}`);
+    const inUse = spec.kind === 'cleanup' ? await versionsInUse(redis, prefix, payload.app, payload.environment) : [];
+    preparation = await spec.prepare?.({ job, payload, request, env, context, holder, ttlMs, inUse, cursor });
+    cursor = preparation?.cursor ?? cursor;
+    const reporter = new JobReporter(job, payload, context, version);
+    if (preparation?.refusal) {
+      const result = refusedResult(request, env, preparation.refusal);
+      await reporter.report({ type: 'finished', result });
+      return result;
+    }
+    return await executeRelease(request, env, {
+      reporter,
+      cursor,
+      saveCursor: (next) => saveRunCursor(job, next),
+      guard: async () => {
+        preparation?.guard?.();
+        await keeper.assertFenced();
+      },
+      fence: String(acquired.token),
+      signal,
+      inUse,
+      plan: preparation?.plan,
+      ...(context.now ? { now: context.now } : {}),
+    });
+  } catch (error) {
+    if (error instanceof RunInterrupted && context.shutdown.aborted && !keeper.lost) {
+      // Handed back without spending an attempt: another worker resumes from the saved cursor.
+      await job.log(`handed back: ${error.message}`);
+      await job.moveToDelayed(Date.now() + 100, token);
+      throw new DelayedError(error.message);
+    }
+    throw await classifyFailure(error, job, context, payload, version);
+  } finally {
+    await preparation?.release().catch(() => undefined);
+    await Promise.all(marked.map((v) => unmarkInUse(redis, prefix, payload.app, payload.environment, v, holder).catch(() => undefined)));
+    await keeper.stop({ release: false });
+    // Token-checked: a lease another run took over is left alone.
+    await releaseLeaseAndWake(context.queue, redis, key, holder, acquired.token).catch(() => false);
+  }
+}
+
+/**
+ * Forwards each event to the job's progress (QueueEvents listeners such as `cutover --queue`
+ * follow it) and to the user-facing reporter. The final summary goes out once per job, even when
+ * the job is run again after a crash between reporting and completing.
+ */
+class JobReporter implements Reporter {
+  private readonly user: Reporter;
+
+  constructor(
+    private readonly job: Job,
+    private readonly payload: ReleasePayload,
+    private readonly context: JobContext,
+    private readonly version: string | null,
+  ) {
+    this.user = context.reporterFor(job, payload);
+  }
+
+  async report(event: ProgressEvent): Promise<void> {
+    if (event.type === 'finished') {
+      const marker = `${this.context.prefix}:reported:${this.job.id}:${this.job.timestamp}`;
+      const first = await this.context.redis.set(marker, event.result.outcome, 'EX', reportedTtlSeconds, 'NX');
+      if (first !== 'OK') {
+        await this.job.log('final summary already reported by an earlier run of this job; not repeated');
+        return;
+      }
+      const { outcome, reasons } = event.result;
+      const kind: AuditKind = outcome === 'succeeded' ? 'succeeded' : outcome === 'rolled-back' ? 'rolled-back' : 'failed';
+      await audit(this.context, this.payload, kind, this.version, outcome === 'refused' ? `refused: ${reasons.join('; ')}` : reasons.join('; ') || undefined);
+    }
+    await this.job.updateProgress(event);
+    try {
+      await this.user.report(event);
+    } catch (error) {
+      // A reporter that cannot post (Slack down) never stops a release.
+      await this.job.log(`reporter failed on ${event.type}: ${error instanceof Error ? error.message : String(error)}`).catch(() => undefined);
+    }
+  }
+}
+
+function resolveTarget(context: JobContext, payload: ReleasePayload): { env: ReleaseEnvironment; app: AppSpec } {
+  try {
+    return context.environmentFor(payload.app, payload.environment);
+  } catch (error) {
+    throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function lockTtlMs(config: Config, environment: string): number {
+  return (findEnvironment(config, environment)?.policy.lockTtlSeconds ?? 60) * 1000;
+}
+
+/** The cursor a previous run of this job saved, if any. */
+export function readRunCursor(data: unknown): RunCursor | undefined {
+  const saved = (data as { runCursor?: unknown } | null)?.runCursor;
+  if (typeof saved !== 'object' || saved === null) return undefined;
+  const cursor = saved as Partial<RunCursor>;
+  const valid = (cursor.phase === 'forward' || cursor.phase === 'compensation') && typeof cursor.completed === 'number' && Array.isArray(cursor.forwardSteps) && Array.isArray(cursor.records);
+  return valid ? (saved as RunCursor) : undefined;
+}
+
+/** Save the runner's cursor next to the payload; updateData replaces the data, so merge. */
+export async function saveRunCursor(job: Job, cursor: RunCursor): Promise<void> {
+  await job.updateData({ ...(job.data as object), runCursor: cursor });
+}
+
+/**
+ * What BullMQ should do with a failure: transient errors (a `transient: true` property, as the
+ * Kubernetes adapter's errors carry), interruptions and unknown errors are retried with backoff;
+ * errors that say they are not transient fail the job at once.
+ */
+async function classifyFailure(error: unknown, job: Job, context: JobContext, payload: ReleasePayload, version: string | null): Promise<unknown> {
+  if (error instanceof DelayedError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const retryable = !(error instanceof UnrecoverableError) && (isTransient(error) !== false || error instanceof RunInterrupted || error instanceof LostLeaseError);
+  const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  await job.log(`${retryable && !lastAttempt ? 'will retry' : 'failed'}: ${message}`).catch(() => undefined);
+  if (!retryable || lastAttempt) await audit(context, payload, 'failed', version, message).catch(() => undefined);
+  if (retryable || error instanceof UnrecoverableError) return error;
+  return new UnrecoverableError(message);
+}
+
+/** true/false when the error says so, undefined when it does not know. */
+function isTransient(error: unknown): boolean | undefined {
+  const flag = (error as { transient?: unknown } | null)?.transient;
+  return typeof flag === 'boolean' ? flag : undefined;
+}
+
+async function audit(context: JobContext, payload: ReleasePayload, kind: AuditKind, version: string | null, detail?: string): Promise<void> {
+  await appendAudit(context.redis, context.prefix, {
+    at: (context.now?.() ?? new Date()).toISOString(),
+    kind,
+    app: payload.app,
+    environment: payload.environment,
+    ...(version ? { version } : {}),
+    actor: payload.requestedBy,
+    requestId: payload.requestId,
+    ...(detail ? { detail } : {}),
+  });
+}

@@ -1,0 +1,84 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, environmentsOf, findApp, findEnvironment, loadConfig, resolveConfigPath, type Config } from '../src/config/index.js';
+import { createRedis } from '../src/queue/connection.js';
+import { createReleaseQueue, createReleaseWorker } from '../src/queue/release-queue.js';
+import { syncCleanupSchedulers, type CleanupSchedule } from '../src/queue/scheduler.js';
+import { ClusterDirectory } from '../src/wiring/release-environment.js';
+import { createLogReporter } from './log-reporter.js';
+import { createReleaseProcessor } from './processor.js';
+import type { EnvironmentFor } from './run-release-job.js';
+
+/** The worker process (Procfile `worker:`): runs release jobs until SIGTERM or SIGINT. */
+
+function log(level: 'info' | 'warn' | 'error', msg: string, extra: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, pid: process.pid, msg, ...extra })}\n`);
+}
+
+function readConfig(): Config {
+  const { values } = parseArgs({ args: process.argv.slice(2), options: { config: { type: 'string', short: 'c' } }, allowPositionals: false });
+  try {
+    return loadConfig(resolveConfigPath(values.config, process.env), process.env);
+  } catch (error) {
+    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
+}
+
+/** One cleanup scheduler per app and environment whose policy names a cron. */
+export function cleanupSchedules(config: Config): CleanupSchedule[] {
+  return Object.values(config.apps).flatMap((app) =>
+    environmentsOf(config, app).flatMap((env) => (env.policy.cleanupCron ? [{ app: app.name, environment: env.name, cron: env.policy.cleanupCron }] : [])),
+  );
+}
+
+function environmentResolver(config: Config, clusters: ClusterDirectory): EnvironmentFor {
+  return (appName, envName) => {
+    const app = findApp(config, appName);
+    if (!app) throw new Error(`unknown app "${appName}"`);
+    const environment = findEnvironment(config, envName);
+    if (!environment) throw new Error(`unknown environment "${envName}"`);
+    if (!environmentsOf(config, app).includes(environment)) throw new Error(`${appName} is not released to ${envName}`);
+    return clusters.environment(environment, app);
+  };
+}
+
+const config = readConfig();
+const settings = { redisUrl: config.runtime.redisUrl, prefix: config.redis.prefix };
+const redis = createRedis(settings.redisUrl, 'client');
+const queue = createReleaseQueue(settings);
+const shutdown = new AbortController();
+const processor = createReleaseProcessor({
+  redis,
+  queue,
+  prefix: settings.prefix,
+  config,
+  environmentFor: environmentResolver(config, new ClusterDirectory()),
+  reporterFor: (job, payload) => createLogReporter(job, payload),
+  shutdown: shutdown.signal,
+});
+const worker = createReleaseWorker(settings, processor, {
+  concurrency: config.worker.concurrency,
+  timings: { lockDuration: config.worker.lockDurationMs, stalledInterval: config.worker.stalledIntervalMs, maxStalledCount: config.worker.maxStalledCount },
+});
+worker.on('error', (error) => log('error', `worker: ${error.message}`));
+worker.on('failed', (job, error) => log('warn', `job failed: ${error.message}`, { job: job?.id, kind: job?.name }));
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log('info', `${signal}: taking no new jobs; letting the current steps finish`);
+  shutdown.abort();
+  await worker.close();
+  await queue.close().catch(() => undefined);
+  await redis.quit().catch(() => undefined);
+  log('info', 'stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));
+
+const synced = await syncCleanupSchedulers(queue, cleanupSchedules(config));
+log('info', 'cleanup schedulers declared', { ...synced });
+await worker.waitUntilReady();
+log('info', 'worker ready', { prefix: settings.prefix, concurrency: config.worker.concurrency });

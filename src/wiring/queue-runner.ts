@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { Job, QueueEvents } from 'bullmq';
+import type { QueueRunner, QueuedRequest } from '../cli.js';
+import type { Config } from '../config/index.js';
+import type { ProgressEvent, ReleaseResult } from '../core/events.js';
+import { createRedis, redisOptions } from '../queue/connection.js';
+import { enqueueRelease } from '../queue/enqueue.js';
+import { releaseQueueName, type JobKind } from '../queue/names.js';
+import type { PayloadInput } from '../queue/payloads.js';
+import { createReleaseQueue } from '../queue/release-queue.js';
+
+const progressTypes = new Set<string>(['planned', 'step-started', 'step-finished', 'compensating', 'finished']);
+
+function isProgressEvent(data: unknown): data is ProgressEvent {
+  return typeof data === 'object' && data !== null && progressTypes.has(String((data as { type?: unknown }).type));
+}
+
+/**
+ * `cutover ... --queue`: enqueue the request on the release queue (so CI goes through the same
+ * leases as Slack), follow the job's progress events live and answer its result.
+ */
+export function createQueueRunner(options: { newRequestId?: () => string } = {}): QueueRunner {
+  return {
+    async run(config: Config, request: QueuedRequest, onEvent: (event: ProgressEvent) => void, onNote?: (line: string) => void): Promise<ReleaseResult> {
+      const settings = { redisUrl: config.runtime.redisUrl, prefix: config.redis.prefix };
+      const queue = createReleaseQueue(settings);
+      let events: QueueEvents | undefined;
+      try {
+        const requestId = request.requestId ?? (options.newRequestId ?? (() => `cli-${randomUUID()}`))();
+        // Read the events stream from where it stands now, so no event of this job is missed.
+        const [last] = await lastEvent(settings.redisUrl, queue.keys.events!);
+        events = new QueueEvents(releaseQueueName, {
+          prefix: settings.prefix,
+          connection: { ...redisOptions('worker'), url: settings.redisUrl } as never,
+          lastEventId: last?.[0] ?? '0',
+        });
+        // enqueueRelease uses the request id as the job id.
+        const jobId = requestId;
+        let waitingNote: string | null = null;
+        events.on('progress', ({ jobId: id, data }) => {
+          if (id !== jobId) return;
+          if (isProgressEvent(data)) onEvent(data);
+          else if (typeof data === 'object' && data !== null && 'waitingFor' in data) {
+            const note = String(data.waitingFor);
+            if (note !== waitingNote) onNote?.(note);
+            waitingNote = note;
+          }
+        });
+        await events.waitUntilReady();
+        const enqueued = await enqueueRelease(queue, request.action, payloadFor(request, requestId));
+        onNote?.(enqueued.deduplicated ? `request ${requestId} was already queued as job ${enqueued.jobId}: following it` : `queued as job ${enqueued.jobId}`);
+        const job = await Job.fromId(queue, jobId);
+        if (!job) throw new Error(`job ${jobId} is gone from the queue`);
+        return (await job.waitUntilFinished(events)) as ReleaseResult;
+      } finally {
+        await events?.close().catch(() => undefined);
+        await queue.close().catch(() => undefined);
+      }
+    },
+  };
+}
+
+function payloadFor(request: QueuedRequest, requestId: string): PayloadInput<JobKind> {
+  const base = { requestId, app: request.app, environment: request.environment, requestedBy: request.actor, source: 'cli' as const };
+  switch (request.action) {
+    case 'deploy':
+    case 'promote':
+      return { ...base, version: request.version ?? '' };
+    case 'rollback':
+      return request.version ? { ...base, toVersion: request.version } : base;
+    case 'bootstrap':
+      return request.version ? { ...base, version: request.version } : base;
+    case 'cleanup':
+      return base;
+  }
+}
+
+async function lastEvent(redisUrl: string, streamKey: string): Promise<[string, string[]][]> {
+  const redis = createRedis(redisUrl, 'queue');
+  try {
+    return await redis.xrevrange(streamKey, '+', '-', 'COUNT', 1);
+  } finally {
+    redis.disconnect();
+  }
+}
