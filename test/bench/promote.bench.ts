@@ -1,0 +1,173 @@
+/**
+ * `npm run bench:promote [-- --n 20]`: N promotions alternating v1 <-> v2 across two sandbox regions
+ * through the product's executeRelease, against a baseline in the same run and the same sandbox:
+ * the original article's CI job, `kubectl patch svc shop` in each region in turn, each region
+ * measured to the same data-plane convergence the bot's verify waits for.
+ *
+ * Bot overhead per promotion = wall time of executeRelease − (proxySyncDelayMs × regions) − bake.
+ * The proxy sync lag is the only delay the sandbox imposes on a switch between two versions whose
+ * pods are already ready (ready delays do not apply, bake is 0 here), so what remains is the bot's
+ * own work: observe + plan, per region a precheck (API reads and one request through the version
+ * route), the selector patch, the EndpointSlice wait and the consecutive live samples. The
+ * baseline's overhead is computed the same way (kubectl process start and the same polling).
+ *
+ * Promotions and baseline switches are interleaved in blocks (bot v2, bot v1, kubectl v2,
+ * kubectl v1, ...) so both see the same machine state; one block is run first as an untimed warm-up.
+ */
+import { spawn } from 'node:child_process';
+import { waitForVersion } from '../../src/release/live-probe.js';
+import { formatStats, mustSucceed, numberArg, prepare, printResult, startReleaseWorld, stats } from './bench-support.js';
+
+const n = Math.round(numberArg('n', 20));
+const proxySyncDelayMs = numberArg('proxy-sync-ms', 100);
+const readyDelayMs = 50;
+const healthSamples = 5;
+const bakeSeconds = 0;
+const versions = ['v1', 'v2'] as const;
+const namespace = 'production';
+
+const world = await startReleaseWorld({
+  sandbox: { proxySyncDelayMs, readyDelayMs, graceScale: 0.1 },
+  policy: { bakeSeconds, healthSamples, verifyTimeoutSeconds: 10 },
+});
+
+interface BotRun {
+  totalMs: number;
+  /** Step durations by kind, summed over regions (precheck, switch, verify, ...). */
+  steps: Record<string, number>;
+  regions: { region: string; patchMs: number; endpointsMs: number; dataPlaneMs: number }[];
+}
+interface BaselineRun {
+  totalMs: number;
+  regions: { region: string; kubectlMs: number; dataPlaneMs: number }[];
+}
+
+async function promote(version: string): Promise<BotRun> {
+  const steps: Record<string, number> = {};
+  const started = performance.now();
+  const result = await mustSucceed(
+    world.release('promote', version, (event) => {
+      if (event.type === 'step-finished') steps[event.step.kind] = (steps[event.step.kind] ?? 0) + event.durationMs;
+    }),
+    `promote ${version}`,
+  );
+  const totalMs = performance.now() - started;
+  return {
+    totalMs,
+    steps,
+    regions: result.regions.map((r) => ({ region: r.region, patchMs: r.timings.patchMs ?? NaN, endpointsMs: r.timings.endpointsMs ?? NaN, dataPlaneMs: r.timings.dataPlaneMs ?? NaN })),
+  };
+}
+
+function kubectl(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('kubectl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`kubectl ${args.join(' ')} exited ${code}: ${stderr.trim()}`))));
+  });
+}
+
+/** The article's CI job: patch the live Service's selector in each region in turn, each to data-plane convergence. */
+async function baselineSwitch(version: string): Promise<BaselineRun> {
+  const started = performance.now();
+  const regions: BaselineRun['regions'] = [];
+  for (const region of world.env.regions) {
+    const selector = { [world.app.labelKeys.name]: world.app.name, [world.app.labelKeys.version]: version };
+    const regionStarted = performance.now();
+    await kubectl(['--kubeconfig', world.world.sandbox.kubeconfigPath, '--context', region.name, '-n', namespace, 'patch', 'svc', world.app.name, '-p', JSON.stringify({ spec: { selector } })]);
+    const kubectlMs = performance.now() - regionStarted;
+    const seen = await waitForVersion(region.target.probe, world.app.healthPath, version, { consecutive: healthSamples, timeoutMs: 10_000 });
+    if (!seen.converged) throw new Error(`baseline: ${region.name} did not converge on ${version}: ${seen.lastError}`);
+    regions.push({ region: region.name, kubectlMs, dataPlaneMs: performance.now() - regionStarted });
+  }
+  return { totalMs: performance.now() - started, regions };
+}
+
+const hasKubectl = await kubectl(['version', '--client']).then(
+  () => true,
+  () => false,
+);
+
+try {
+  await prepare(world, versions);
+  const regionCount = world.env.regions.length;
+  const waitedMs = proxySyncDelayMs * regionCount + bakeSeconds * 1000 * (regionCount - 1);
+  const bot: BotRun[] = [];
+  const baseline: BaselineRun[] = [];
+
+  // Warm-up block (JIT, keep-alive connections, kubectl's discovery cache), not measured.
+  await promote('v2');
+  await promote('v1');
+  if (hasKubectl) {
+    await baselineSwitch('v2');
+    await baselineSwitch('v1');
+  }
+
+  while (bot.length < n) {
+    for (const version of ['v2', 'v1']) if (bot.length < n) bot.push(await promote(version));
+    if (hasKubectl) for (const version of ['v2', 'v1']) if (baseline.length < n) baseline.push(await baselineSwitch(version));
+  }
+
+  const perRegion = (pick: (r: BotRun['regions'][number]) => number) =>
+    Object.fromEntries(world.env.regions.map(({ name }) => [name, stats(bot.flatMap((run) => run.regions.filter((r) => r.region === name).map(pick)))]));
+  const botFigures = {
+    total_ms: stats(bot.map((r) => r.totalMs)),
+    overhead_ms: stats(bot.map((r) => r.totalMs - waitedMs)),
+    steps_ms: Object.fromEntries(['precheck', 'switch', 'verify'].map((kind) => [kind, stats(bot.map((r) => r.steps[kind] ?? 0))])),
+    outside_steps_ms: stats(bot.map((r) => r.totalMs - Object.values(r.steps).reduce((a, b) => a + b, 0))),
+    patch_ms: perRegion((r) => r.patchMs),
+    endpoints_ms: perRegion((r) => r.endpointsMs),
+    data_plane_ms: perRegion((r) => r.dataPlaneMs),
+  };
+  const baselineFigures = hasKubectl
+    ? {
+        total_ms: stats(baseline.map((r) => r.totalMs)),
+        overhead_ms: stats(baseline.map((r) => r.totalMs - waitedMs)),
+        kubectl_patch_ms: Object.fromEntries(world.env.regions.map(({ name }) => [name, stats(baseline.flatMap((run) => run.regions.filter((r) => r.region === name).map((r) => r.kubectlMs)))])),
+        data_plane_ms: Object.fromEntries(world.env.regions.map(({ name }) => [name, stats(baseline.flatMap((run) => run.regions.filter((r) => r.region === name).map((r) => r.dataPlaneMs)))])),
+      }
+    : null;
+
+  console.log(`${n} promotions alternating v1 <-> v2 across ${world.env.regions.map((r) => r.name).join(', ')}`);
+  console.log(`sandbox: proxySyncDelayMs ${proxySyncDelayMs}, readyDelayMs ${readyDelayMs}; policy: bake ${bakeSeconds} s, ${healthSamples} consecutive live samples`);
+  console.log(`bot overhead = total − proxySyncDelayMs × ${regionCount} regions − bake = total − ${waitedMs} ms`);
+  console.log('');
+  console.log('cutover (executeRelease: precheck, switch, verify per region)');
+  for (const { name } of world.env.regions) {
+    console.log(formatStats(`  ${name} selector patch round trip`, botFigures.patch_ms[name]!));
+    console.log(formatStats(`  ${name} EndpointSlice convergence`, botFigures.endpoints_ms[name]!));
+    console.log(formatStats(`  ${name} data-plane convergence`, botFigures.data_plane_ms[name]!));
+  }
+  console.log(formatStats('  total per promotion', botFigures.total_ms));
+  console.log(formatStats('  bot overhead per promotion', botFigures.overhead_ms));
+  for (const [kind, figures] of Object.entries(botFigures.steps_ms)) console.log(formatStats(`  ${kind} steps (both regions, incl. waits)`, figures));
+  console.log(formatStats('  outside steps (observe, plan, report)', botFigures.outside_steps_ms));
+  let ratio: number | null = null;
+  if (baselineFigures) {
+    console.log('');
+    console.log('baseline (CI job: kubectl patch svc per region in turn, then poll ingress to convergence)');
+    for (const { name } of world.env.regions) {
+      console.log(formatStats(`  ${name} kubectl patch (process)`, baselineFigures.kubectl_patch_ms[name]!));
+      console.log(formatStats(`  ${name} data-plane convergence`, baselineFigures.data_plane_ms[name]!));
+    }
+    console.log(formatStats('  total per switch', baselineFigures.total_ms));
+    console.log(formatStats('  overhead per switch', baselineFigures.overhead_ms));
+    ratio = Math.round((botFigures.total_ms.p50 / baselineFigures.total_ms.p50) * 100) / 100;
+    console.log('');
+    console.log(`ratio cutover / baseline, total p50: ${ratio}  (cutover also prechecks and verifies EndpointSlices; the baseline does neither)`);
+  } else {
+    console.log('\nbaseline skipped: kubectl is not on PATH');
+  }
+  printResult({
+    promotions: n,
+    proxy_sync_delay_ms: proxySyncDelayMs,
+    waited_ms: waitedMs,
+    bot: botFigures,
+    baseline: baselineFigures,
+    ratio_total_p50: ratio,
+  });
+} finally {
+  await world.stop();
+}
