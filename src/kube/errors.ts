@@ -157,7 +157,10 @@ const forbiddenPattern = /cannot (\S+) resource "([^"]+)" in API group "([^"]*)"
 function permissionFrom(message: string | null, op: KubeOperation | undefined): MissingPermission {
   const match = message ? forbiddenPattern.exec(message) : null;
   if (match) return { verb: match[1]!, resource: match[2]!, group: match[3]!, namespace: match[4] ?? null };
-  return { verb: op?.verb ?? 'unknown', resource: op?.resource ?? 'unknown', group: op?.group ?? '', namespace: op?.namespace ?? null };
+  // A server-side apply that would create the object passed the patch check and failed the create
+  // check, which the server reports without naming the verb ('... is forbidden: ').
+  const createOnApply = op?.verb === 'patch' && message !== null && /is forbidden: $/.test(message);
+  return { verb: createOnApply ? 'create' : (op?.verb ?? 'unknown'), resource: op?.resource ?? 'unknown', group: op?.group ?? '', namespace: op?.namespace ?? null };
 }
 
 function httpStatusOf(error: unknown): number | null {

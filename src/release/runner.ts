@@ -170,7 +170,9 @@ async function runPhase(
       // Compensation keeps going so every region it can restore is restored; forward stops.
       if (phase === 'forward') {
         await options.saveCursor?.(cursor);
-        return { message: `${step.region}: ${detail}`, unreachable };
+        // Adapter errors already name their region; say it once.
+        const message = detail.startsWith(`${step.region}: `) ? detail : `${step.region}: ${detail}`;
+        return { message, unreachable };
       }
     }
     cursor.completed = index + 1;
@@ -218,7 +220,7 @@ function summarize(plan: Plan, cursor: RunCursor, totalMs: number): ReleaseResul
     report.outcome = 'restored';
   }
   const outcome = cursor.failure === null ? 'succeeded' : compensation && compensation.failed.length === 0 ? 'rolled-back' : 'failed';
-  const onTarget = [...reports.values()].filter((r) => r.outcome === 'switched' || r.outcome === 'already-live');
+  const onTarget = plan.regions.filter((region) => mayBeOnTarget(region, cursor));
   const split = isTrafficAction(plan) && outcome !== 'succeeded' && onTarget.length > 0 && onTarget.length < reports.size;
   return {
     outcome,
@@ -232,6 +234,24 @@ function summarize(plan: Plan, cursor: RunCursor, totalMs: number): ReleaseResul
     compensation,
     totalMs,
   };
+}
+
+/**
+ * Whether a region's live selector may point at the run's target, from what the steps did rather
+ * than from the region's reported outcome (a failed verify after a switch reports "failed", yet
+ * the selector moved). A switch back that went through clears it; a failed one leaves it unknown,
+ * which counts as on target so that a possible split is always said.
+ */
+function mayBeOnTarget(region: string, cursor: RunCursor): boolean {
+  const last = (phase: 'forward' | 'compensation'): StepRecord | undefined =>
+    cursor.records.findLast((r) => r.phase === phase && r.step.region === region && r.step.kind === 'switch');
+  const forward = last('forward');
+  const back = last('compensation');
+  if (back && back.outcome !== 'failed') return false;
+  if (forward && forward.outcome !== 'skipped') return forward.outcome === 'ok' || back !== undefined;
+  // No switch planned here: a region the plan only verifies was already live on the target.
+  const planned = cursor.forwardSteps.filter((s) => s.region === region);
+  return planned.some((s) => s.kind === 'verify') && !planned.some((s) => s.kind === 'switch');
 }
 
 function applyRecord(report: RegionReport, record: StepRecord): void {

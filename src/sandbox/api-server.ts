@@ -1,14 +1,15 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseJson, readBody, sendError, sendJson, sendText } from './api/http-io.js';
 import { openApiV2 } from './api/openapi.js';
+import { authorizePath, authorizeResource, forbiddenCreateOnApply } from './api/rbac.js';
 import * as resources from './api/resources.js';
 import { resolve, verbOf } from './api/routes.js';
 import { ApiError, badRequest, internalError, methodNotAllowed, serviceUnavailable, tooManyRequests, unauthorized } from './api/status.js';
 import { checked, type Faults, type FaultSettings } from './faults.js';
+import { adminUser, Identities, type UserInfo } from './identities.js';
 import { mustType } from './resource-types.js';
 import type { Store } from './store.js';
 import { sandboxCertificate } from './tls-certificate.js';
@@ -16,8 +17,11 @@ import { sandboxCertificate } from './tls-certificate.js';
 export interface ApiServerOptions {
   store: Store;
   region: string;
+  /** The admin token: unrestricted (system:masters). */
   token: string;
   faults: Faults;
+  /** More tokens, e.g. ServiceAccount tokens whose requests RBAC checks; shared across regions. */
+  identities?: Identities;
   host?: string;
   port?: number;
   now?: () => Date;
@@ -43,7 +47,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const { store, faults } = options;
   const now = options.now ?? (() => new Date());
   const context: resources.ApiContext = { store, now, watches: new Set() };
-  const tokenHashes = [options.token, ...Object.values(options.extraTokens ?? {})].map(digest);
+  const identities = options.identities ?? new Identities();
+  for (const token of [options.token, ...Object.values(options.extraTokens ?? {})]) identities.add(token, adminUser);
   ensureDefaultNamespace(store);
 
   let serverAddress = '';
@@ -76,11 +81,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (!isAuthorized(req.headers.authorization, tokenHashes)) {
+    const user = authenticate(req.headers.authorization);
+    if (!user) {
       await readBody(req).catch(() => undefined);
       return sendError(req, res, url, unauthorized());
     }
-    if (url.pathname === faultsPath) return handleFaults(req, res, url, faults);
+    if (url.pathname === faultsPath) {
+      const denied = authorizePath(user, (req.method ?? 'GET').toLowerCase(), url.pathname, true);
+      if (denied) throw denied;
+      return handleFaults(req, res, url, faults);
+    }
     const settings = faults.settings;
     if (settings.unreachable) {
       rawSocketOf(req).resetAndDestroy();
@@ -91,6 +101,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       await readBody(req).catch(() => undefined);
       return sendError(req, res, url, injectedError());
     }
+    const stallMs = settings.stallRate > 0 && Math.random() < settings.stallRate ? settings.stallMs : 0;
     if (['/healthz', '/livez', '/readyz'].includes(url.pathname)) return sendText(res, 200, 'ok');
     if (url.pathname === '/openapi/v2' && req.method === 'GET') {
       const { contentType, body } = openApiV2(req.headers.accept ?? '');
@@ -107,7 +118,23 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const watch = ['true', '1'].includes(url.searchParams.get('watch') ?? '');
     const verb = verbOf(req.method ?? 'GET', route, watch);
     if (route.type.namespaced && route.namespace === undefined && verb !== 'list' && verb !== 'watch') throw methodNotAllowed();
-    const request: resources.ResourceRequest = { ...route, url, req, res };
+    const attributes = {
+      verb,
+      type: route.type,
+      // The real RequestInfo scopes namespaces/<name> to the namespace <name>.
+      namespace: route.type.resource === 'namespaces' ? route.name : route.namespace,
+      name: verb === 'create' ? undefined : route.name,
+      subresource: route.subresource,
+    };
+    const denied = authorizeResource(store, user, attributes);
+    if (denied) {
+      await readBody(req).catch(() => undefined);
+      throw denied;
+    }
+    const mayCreate = (name: string): void => {
+      if (authorizeResource(store, user, { ...attributes, verb: 'create', name })) throw forbiddenCreateOnApply(route.type, name);
+    };
+    const request: resources.ResourceRequest = { ...route, url, req, res, mayCreate };
     let reply: resources.Reply;
     switch (verb) {
       case 'get':
@@ -117,6 +144,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         reply = resources.list(context, request);
         break;
       case 'watch':
+        if (stallMs > 0) await sleep(stallMs);
         return resources.watch(context, request);
       case 'create':
         reply = await resources.create(context, request);
@@ -133,7 +161,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       default:
         reply = await resources.removeCollection(context, request);
     }
+    if (stallMs > 0) await sleep(stallMs);
     sendJson(req, res, url, reply.code, reply.body);
+  }
+
+  /** The token's user; a ServiceAccount token is valid only while its ServiceAccount exists. */
+  function authenticate(header: string | undefined): UserInfo | null {
+    const user = identities.authenticate(header);
+    const account = user?.serviceAccount;
+    if (account && !store.get(mustType('serviceaccounts'), account.namespace, account.name)) return null;
+    return user;
   }
 
   await new Promise<void>((resolveListen, reject) => {
@@ -161,17 +198,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   };
 }
 
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
-}
-
-function isAuthorized(header: string | undefined, tokenHashes: Buffer[]): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  if (!match) return false;
-  const given = digest(match[1]!);
-  return tokenHashes.some((hash) => timingSafeEqual(hash, given));
-}
-
 function injectedError(): ApiError {
   const pick = Math.floor(Math.random() * 3);
   if (pick === 0) return internalError('sandbox: injected fault');
@@ -183,7 +209,7 @@ async function handleFaults(req: IncomingMessage, res: ServerResponse, url: URL,
   if (req.method === 'PUT' || req.method === 'PATCH') {
     const body = parseJson(await readBody(req), 'error decoding fault settings: ');
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('fault settings must be a JSON object');
-    const allowed: (keyof FaultSettings)[] = ['errorRate', 'latencyMs', 'unreachable'];
+    const allowed: (keyof FaultSettings)[] = ['errorRate', 'latencyMs', 'unreachable', 'stallRate', 'stallMs'];
     const unknown = Object.keys(body).filter((key) => !allowed.includes(key as keyof FaultSettings));
     if (unknown.length) throw badRequest(`unknown fault settings: ${unknown.join(', ')}`);
     try {

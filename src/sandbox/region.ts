@@ -3,6 +3,7 @@ import { startApiServer } from './api-server.js';
 import { startClusterRuntime } from './cluster-runtime.js';
 import type { Kubelet } from './controllers/kubelet.js';
 import { Faults, type FaultSettings } from './faults.js';
+import type { Identities } from './identities.js';
 import { mustType } from './resource-types.js';
 import { Store } from './store.js';
 
@@ -10,7 +11,10 @@ export interface RegionOptions {
   name: string;
   /** Pod IPs are 127.<regionByte>.x.y; distinct per region of one sandbox. */
   regionByte: number;
+  /** The admin token (unrestricted). */
   token: string;
+  /** ServiceAccount tokens, shared by the regions of one sandbox. */
+  identities?: Identities;
   /** Namespaces created at start, besides default and kube-system. */
   namespaces: string[];
   readyDelayMs: number;
@@ -55,7 +59,15 @@ export async function startRegion(options: RegionOptions): Promise<Region> {
   });
   let api: Awaited<ReturnType<typeof startApiServer>>;
   try {
-    api = await startApiServer({ store, region: options.name, token: options.token, faults, now, ...(options.apiPort ? { port: options.apiPort } : {}) });
+    api = await startApiServer({
+      store,
+      region: options.name,
+      token: options.token,
+      faults,
+      now,
+      ...(options.identities ? { identities: options.identities } : {}),
+      ...(options.apiPort ? { port: options.apiPort } : {}),
+    });
   } catch (error) {
     await runtime.stop();
     throw error;

@@ -3,6 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FaultSettings } from './faults.js';
+import { Identities, type ServiceAccountRef } from './identities.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { startRegion, type Region } from './region.js';
 
@@ -23,8 +24,16 @@ export interface SandboxOptions {
   faults?: Record<string, Partial<FaultSettings>>;
   /** Where to write the kubeconfig (default a file in a fresh temp directory). */
   kubeconfigPath?: string;
-  /** Bearer token of every region's API (default random). */
+  /** Bearer token of every region's API (default random): the admin, never restricted by RBAC. */
   token?: string;
+  /**
+   * ServiceAccounts whose tokens every region accepts (token default random). Requests with them
+   * are checked against the Roles bound to the account (RBAC); the token is valid in a region only
+   * while the ServiceAccount object exists there (create it, e.g. by applying config/rbac.yaml).
+   */
+  serviceAccounts?: (ServiceAccountRef & { token?: string })[];
+  /** Write the kubeconfig with this ServiceAccount's token instead of the admin token. */
+  kubeconfigServiceAccount?: ServiceAccountRef;
   /** Fixed ports per region, in region order (default: free ports). */
   apiPorts?: number[];
   ingressPorts?: number[];
@@ -33,6 +42,10 @@ export interface SandboxOptions {
 export interface Sandbox {
   regions: Region[];
   kubeconfigPath: string;
+  /** The token of a ServiceAccount, valid in every region (minted on first use). */
+  serviceAccountToken(account: ServiceAccountRef): string;
+  /** Writes another kubeconfig for every region, as the admin (default) or as a ServiceAccount. */
+  writeKubeconfig(path: string, options?: { serviceAccount?: ServiceAccountRef }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -43,6 +56,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   if (new Set(names).size !== names.length) throw new Error('sandbox: region names must be distinct');
   const namespace = options.namespace ?? 'production';
   const token = options.token ?? randomBytes(24).toString('base64url');
+  const identities = new Identities();
+  const accountTokens = new Map<string, string>();
+  const serviceAccountToken = (account: ServiceAccountRef): string => {
+    const key = `${account.namespace}/${account.name}`;
+    let minted = accountTokens.get(key);
+    if (minted === undefined) {
+      minted = identities.addServiceAccount(account);
+      accountTokens.set(key, minted);
+    }
+    return minted;
+  };
+  for (const account of options.serviceAccounts ?? []) {
+    accountTokens.set(`${account.namespace}/${account.name}`, identities.addServiceAccount(account, account.token));
+  }
   const regions: Region[] = [];
   try {
     for (const [index, name] of names.entries()) {
@@ -51,6 +78,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           name,
           regionByte: index + 1,
           token,
+          identities,
           namespaces: [namespace, ...(options.extraNamespaces ?? [])],
           readyDelayMs: options.readyDelayMs ?? 1500,
           proxySyncDelayMs: options.proxySyncDelayMs ?? 200,
@@ -62,11 +90,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       );
     }
     const kubeconfigPath = options.kubeconfigPath ?? join(await mkdtemp(join(tmpdir(), 'cutover-sandbox-')), 'kubeconfig');
-    await writeKubeconfig(kubeconfigPath, regions.map((r) => ({ name: r.name, url: r.apiUrl, token: r.token })), { namespace });
+    const write = (path: string, as: { serviceAccount?: ServiceAccountRef } = {}): Promise<void> => {
+      const userToken = as.serviceAccount ? serviceAccountToken(as.serviceAccount) : token;
+      return writeKubeconfig(path, regions.map((r) => ({ name: r.name, url: r.apiUrl, token: userToken })), { namespace });
+    };
+    await write(kubeconfigPath, options.kubeconfigServiceAccount ? { serviceAccount: options.kubeconfigServiceAccount } : {});
     let stopping: Promise<void> | undefined;
     return {
       regions,
       kubeconfigPath,
+      serviceAccountToken,
+      writeKubeconfig: write,
       stop: () => (stopping ??= Promise.all(regions.map((r) => r.stop())).then(() => undefined)),
     };
   } catch (error) {

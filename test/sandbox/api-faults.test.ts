@@ -47,9 +47,9 @@ describe('sandbox API: injected faults', () => {
   });
 
   it('changes faults at runtime through GET/PUT /sandbox/faults, which needs the token and is never faulted', async () => {
-    expect((await raw(h.server.url, 'GET', '/sandbox/faults')).json).toEqual({ errorRate: 0, latencyMs: 0, unreachable: false });
+    expect((await raw(h.server.url, 'GET', '/sandbox/faults')).json).toEqual({ errorRate: 0, latencyMs: 0, unreachable: false, stallRate: 0, stallMs: 2000 });
     const put = await raw(h.server.url, 'PUT', '/sandbox/faults', { contentType: 'application/json', body: JSON.stringify({ errorRate: 1 }) });
-    expect(put.json).toEqual({ errorRate: 1, latencyMs: 0, unreachable: false });
+    expect(put.json).toEqual({ errorRate: 1, latencyMs: 0, unreachable: false, stallRate: 0, stallMs: 2000 });
     expect((await raw(h.server.url, 'GET', '/api/v1/namespaces')).status).toBeGreaterThanOrEqual(429);
     expect((await raw(h.server.url, 'GET', '/sandbox/faults')).status).toBe(200);
     const bad = await raw(h.server.url, 'PUT', '/sandbox/faults', { contentType: 'application/json', body: JSON.stringify({ errorRate: 2 }) });
@@ -59,11 +59,11 @@ describe('sandbox API: injected faults', () => {
     expect(h.faults.settings.errorRate).toBe(0);
     // The same port answers plain http too, so fetch and curl need no TLS options.
     const plain = await fetch(`${h.server.url.replace('https:', 'http:')}/sandbox/faults`, { headers: { authorization: `Bearer ${token}` } });
-    expect(await plain.json()).toEqual({ errorRate: 0, latencyMs: 0, unreachable: false });
+    expect(await plain.json()).toEqual({ errorRate: 0, latencyMs: 0, unreachable: false, stallRate: 0, stallMs: 2000 });
   });
 
   it('validates settings given in code', () => {
     expect(() => new Faults({ errorRate: -1 })).toThrow(RangeError);
-    expect(new Faults({ latencyMs: 5 }).settings).toEqual({ errorRate: 0, latencyMs: 5, unreachable: false });
+    expect(new Faults({ latencyMs: 5 }).settings).toEqual({ errorRate: 0, latencyMs: 5, unreachable: false, stallRate: 0, stallMs: 2000 });
   });
 });

@@ -31,6 +31,8 @@ export interface ResourceRequest {
   url: URL;
   req: IncomingMessage;
   res: ServerResponse;
+  /** Throws the 403 when the caller may not create `name` (a server-side apply that creates checks it). */
+  mayCreate?: (name: string) => void;
 }
 
 export interface Reply {
@@ -270,6 +272,7 @@ export async function patch(context: ApiContext, request: ResourceRequest): Prom
   const current = context.store.get(type, request.namespace, request.name!);
   if (!current) {
     if (!isApply) throw notFound(type, request.name!);
+    request.mayCreate?.(request.name!);
     return createObject(context, request, checkObject(request, document));
   }
   let patched: unknown;
