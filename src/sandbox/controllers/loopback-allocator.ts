@@ -4,7 +4,8 @@
  * pod at an old pod's address.
  */
 export class LoopbackAllocator {
-  private next = 1;
+  // A random start, so sandboxes in parallel test processes rarely race for the same address.
+  private next = 1 + Math.floor(Math.random() * 30_000);
   private readonly released: string[] = [];
   private readonly capacity = 254 * 256 - 1;
 

@@ -36,13 +36,19 @@ export class PodServer {
 
   /** Bind to address:port; rejects with the listen error (EADDRINUSE when taken). */
   listen(address: string, port: number): Promise<AddressInfo> {
+    // The kubelet retries a taken address on the same server: leave no listener behind either way.
     return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.server.once('error', onError);
-      this.server.listen({ host: address, port, exclusive: true }, () => {
+      const onListening = (): void => {
         this.server.off('error', onError);
         resolve(this.server.address() as AddressInfo);
-      });
+      };
+      const onError = (error: Error): void => {
+        this.server.off('listening', onListening);
+        reject(error);
+      };
+      this.server.once('error', onError);
+      this.server.once('listening', onListening);
+      this.server.listen({ host: address, port, exclusive: true });
     });
   }
 
