@@ -18,5 +18,6 @@ export {
   type RetentionConfig,
   type WorkerConfig,
 } from './load-config.js';
+export { describeRedisTarget, hashTagOf, type RedisAuth, type RedisNode, type RedisTarget } from './redis-target.js';
 export { RuntimeSettings, Secrets, logLevels, type LogLevel } from './runtime.js';
 export { commandActions, gateableActions, type CommandAction, type GateableAction } from './schema.js';

@@ -3,6 +3,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import { substituteEnv } from './env-substitution.js';
+import { redisPrefixIssues } from './redis-target.js';
 import { readRuntime, type RuntimeSettings } from './runtime.js';
 import { configSchema, type CommandAction, type ParsedConfig } from './schema.js';
 
@@ -70,6 +71,7 @@ export function parseConfig(yamlText: string, env: NodeJS.ProcessEnv, sourcePath
   const runtime = readRuntime(env, issues);
   const parsed = configSchema.safeParse(substituted, { error: friendlyMessage });
   if (!parsed.success) issues.push(...parsed.error.issues.flatMap(toIssues));
+  else issues.push(...redisPrefixIssues(parsed.data.redis.prefix, runtime.redis));
   if (issues.length > 0 || !parsed.success) throw new ConfigError('invalid', sourcePath, issues);
 
   const data = parsed.data;

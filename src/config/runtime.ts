@@ -1,4 +1,5 @@
 import type { ConfigIssue } from './errors.js';
+import { describeRedisTarget, readRedisTarget, type RedisTarget } from './redis-target.js';
 
 const redacted = '[redacted]';
 const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
@@ -34,7 +35,7 @@ export class Secrets {
     return this.#values.slackAppToken;
   }
 
-  /** Every secret value that is set (tokens, and the Redis password if the URL has one): for log scrubbing. */
+  /** Every secret value that is set (tokens, and the Redis passwords): for log scrubbing. */
   values(): string[] {
     const { slackBotToken, slackSigningSecret, slackAppToken } = this.#values;
     return [slackBotToken, slackSigningSecret, slackAppToken, ...this.#extra].filter((v): v is string => typeof v === 'string' && v.length > 0);
@@ -57,7 +58,7 @@ export class Secrets {
 /** Settings of the running process, read from the environment by the loader (nothing else reads process.env). */
 export class RuntimeSettings {
   constructor(
-    /** REDIS_URL; may hold a password, so it is redacted when serialized. */
+    /** REDIS_URL (a single server); may hold a password, so it is redacted when serialized. Connect through `redis`. */
     readonly redisUrl: string,
     /** PORT the web process listens on. */
     readonly port: number,
@@ -65,10 +66,12 @@ export class RuntimeSettings {
     /** SLACK_API_URL with a trailing slash, or null for Slack's own. */
     readonly slackApiUrl: string | null,
     readonly secrets: Secrets,
+    /** Where Redis is: REDIS_URL, or a cluster (REDIS_CLUSTER_NODES), or Sentinel (REDIS_SENTINELS). */
+    readonly redis: RedisTarget = { mode: 'standalone', url: redisUrl },
   ) {}
 
   toJSON(): Record<string, unknown> {
-    return { redisUrl: redactUrl(this.redisUrl), port: this.port, logLevel: this.logLevel, slackApiUrl: this.slackApiUrl, secrets: this.secrets.toJSON() };
+    return { redisUrl: redactUrl(this.redisUrl), redis: describeRedisTarget(this.redis), port: this.port, logLevel: this.logLevel, slackApiUrl: this.slackApiUrl, secrets: this.secrets.toJSON() };
   }
 
   [inspectCustom](): string {
@@ -79,7 +82,11 @@ export class RuntimeSettings {
 export const defaultRedisUrl = 'redis://127.0.0.1:6379';
 export const defaultPort = 3000;
 
-/** REDIS_URL, PORT, LOG_LEVEL, SLACK_API_URL and the Slack secrets; problems are added to `issues`. */
+/**
+ * REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS and REDIS_SENTINEL_NAME, with REDIS_USERNAME,
+ * REDIS_PASSWORD, REDIS_TLS, REDIS_SENTINEL_PASSWORD), PORT, LOG_LEVEL, SLACK_API_URL and the Slack
+ * secrets; problems are added to `issues`.
+ */
 export function readRuntime(env: NodeJS.ProcessEnv, issues: ConfigIssue[]): RuntimeSettings {
   const text = (name: string): string | null => {
     const value = env[name]?.trim();
@@ -90,6 +97,7 @@ export function readRuntime(env: NodeJS.ProcessEnv, issues: ConfigIssue[]): Runt
   };
 
   const redisUrl = text('REDIS_URL') ?? defaultRedisUrl;
+  const redis = readRedisTarget(env, issues, defaultRedisUrl);
   const redisPassword = parseUrl(redisUrl)?.password;
   if (!/^rediss?:$/.test(parseUrl(redisUrl)?.protocol ?? '')) bad('REDIS_URL', 'must be a redis:// or rediss:// URL');
 
@@ -112,9 +120,9 @@ export function readRuntime(env: NodeJS.ProcessEnv, issues: ConfigIssue[]): Runt
 
   const secrets = new Secrets(
     { slackBotToken: text('SLACK_BOT_TOKEN'), slackSigningSecret: text('SLACK_SIGNING_SECRET'), slackAppToken: text('SLACK_APP_TOKEN') },
-    redisPassword ? [decodeURIComponent(redisPassword)] : [],
+    [...(redisPassword ? [decodeURIComponent(redisPassword)] : []), ...redis.secrets],
   );
-  return new RuntimeSettings(redisUrl, port, logLevel, slackApiUrl, secrets);
+  return new RuntimeSettings(redisUrl, port, logLevel, slackApiUrl, secrets, redis.target);
 }
 
 function parseUrl(text: string): URL | null {

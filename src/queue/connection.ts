@@ -1,10 +1,26 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Config, RedisTarget } from '../config/index.js';
+
+/** A connection to a single server, a Sentinel-managed primary (both `Redis`) or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
 
 /** Where the queue room keeps its data: one Redis, one key prefix per installation. */
 export interface QueueSettings {
+  /** A single server's URL; ignored when `target` is set. */
   redisUrl: string;
   /** Every key cutover writes starts with this (BullMQ queues, leases, audit). No trailing ":". */
   prefix: string;
+  /** Cluster or Sentinel (config `runtime.redis`); absent: the single server at redisUrl. */
+  target?: RedisTarget;
+}
+
+/** The queue settings of a loaded configuration. */
+export function queueSettingsOf(config: Config): QueueSettings {
+  return { redisUrl: config.runtime.redisUrl, prefix: config.redis.prefix, target: config.runtime.redis };
+}
+
+export function targetOf(settings: QueueSettings): RedisTarget {
+  return settings.target ?? { mode: 'standalone', url: settings.redisUrl };
 }
 
 /**
@@ -32,11 +48,58 @@ const roleOptions: Record<ConnectionRole, RedisOptions> = {
   },
 };
 
-/** A Redis connection for one role; the URL may carry credentials, which are never logged here. */
-export function createRedis(url: string, role: ConnectionRole): Redis {
-  return new Redis(url, redisOptions(role));
+/** A Redis connection for one role; credentials are never logged here. */
+export function createRedis(url: string, role: ConnectionRole): Redis;
+export function createRedis(target: string | RedisTarget, role: ConnectionRole): RedisClient;
+export function createRedis(target: string | RedisTarget, role: ConnectionRole): RedisClient {
+  if (typeof target === 'string') return new Redis(target, redisOptions(role));
+  switch (target.mode) {
+    case 'standalone':
+      return new Redis(target.url, redisOptions(role));
+    case 'sentinel':
+      return new Redis(sentinelOptions(target, role));
+    case 'cluster':
+      return new Cluster(
+        target.nodes.map((n) => ({ host: n.host, port: n.port })),
+        clusterOptions(target, role),
+      );
+  }
 }
 
 export function redisOptions(role: ConnectionRole): RedisOptions {
   return { ...roleOptions[role], connectionName: `cutover-${role}` };
+}
+
+/** Options for a client that asks the sentinels where the primary of the master group is. */
+export function sentinelOptions(target: Extract<RedisTarget, { mode: 'sentinel' }>, role: ConnectionRole): RedisOptions {
+  const { auth } = target;
+  return {
+    ...redisOptions(role),
+    sentinels: target.sentinels.map((n) => ({ host: n.host, port: n.port })),
+    name: target.name,
+    role: 'master',
+    ...(auth.username ? { username: auth.username } : {}),
+    ...(auth.password ? { password: auth.password } : {}),
+    ...(target.sentinelPassword ? { sentinelPassword: target.sentinelPassword } : {}),
+    ...(auth.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+  };
+}
+
+/**
+ * Options for a cluster client. ioredis reconnects a cluster as a whole (clusterRetryStrategy);
+ * the per-node options carry the role's retry budget and timeouts.
+ */
+export function clusterOptions(target: Extract<RedisTarget, { mode: 'cluster' }>, role: ConnectionRole): ClusterOptions {
+  const { retryStrategy, ...perNode } = redisOptions(role);
+  const { auth } = target;
+  return {
+    ...(retryStrategy ? { clusterRetryStrategy: retryStrategy } : {}),
+    enableReadyCheck: true,
+    redisOptions: {
+      ...perNode,
+      ...(auth.username ? { username: auth.username } : {}),
+      ...(auth.password ? { password: auth.password } : {}),
+      ...(auth.tls ? { tls: {} } : {}),
+    },
+  };
 }

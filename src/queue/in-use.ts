@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { inUseKey } from './names.js';
 
 /**
@@ -29,18 +29,18 @@ function member(version: string, holder: string): string {
 }
 
 /** Mark (or refresh the mark of) a version as in use by a holder for ttlMs. */
-export async function markInUse(redis: Redis, prefix: string, app: string, environment: string, version: string, holder: string, ttlMs: number): Promise<void> {
+export async function markInUse(redis: RedisClient, prefix: string, app: string, environment: string, version: string, holder: string, ttlMs: number): Promise<void> {
   const ttl = Math.ceil(ttlMs);
   // The whole set expires a while after its last mark, so no key outlives its marks for long.
   await redis.eval(markScript, 1, inUseKey(prefix, app, environment), member(version, holder), ttl, ttl * 2);
 }
 
-export async function unmarkInUse(redis: Redis, prefix: string, app: string, environment: string, version: string, holder: string): Promise<void> {
+export async function unmarkInUse(redis: RedisClient, prefix: string, app: string, environment: string, version: string, holder: string): Promise<void> {
   await redis.zrem(inUseKey(prefix, app, environment), member(version, holder));
 }
 
 /** Versions with at least one unexpired mark, sorted. */
-export async function versionsInUse(redis: Redis, prefix: string, app: string, environment: string): Promise<string[]> {
+export async function versionsInUse(redis: RedisClient, prefix: string, app: string, environment: string): Promise<string[]> {
   const members = (await redis.eval(readScript, 1, inUseKey(prefix, app, environment))) as string[];
   return [...new Set(members.map((m) => m.slice(0, m.indexOf('|'))))].sort();
 }

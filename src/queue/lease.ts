@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 /**
  * A fenced lease: one holder at a time, expiring by itself (TTL) when its holder dies, and a
@@ -49,29 +49,29 @@ return 0
 `;
 
 /** Take the lease if it is free (or already ours); otherwise say who holds it and for how long. */
-export async function acquireLease(redis: Redis, key: string, holder: string, ttlMs: number, description = ''): Promise<AcquireResult> {
+export async function acquireLease(redis: RedisClient, key: string, holder: string, ttlMs: number, description = ''): Promise<AcquireResult> {
   const reply = (await redis.eval(acquireScript, 2, key, `${key}:fence`, holder, Math.ceil(ttlMs), description)) as [number, ...unknown[]];
   if (reply[0] === 1) return { token: Number(reply[1]) };
   return { heldBy: String(reply[1]), expiresInMs: Math.max(0, Number(reply[2])), description: String(reply[3]) };
 }
 
 /** Extend the lease; false when it expired or another holder took it over. */
-export async function renewLease(redis: Redis, key: string, holder: string, token: number, ttlMs: number): Promise<boolean> {
+export async function renewLease(redis: RedisClient, key: string, holder: string, token: number, ttlMs: number): Promise<boolean> {
   return (await redis.eval(renewScript, 1, key, holder, String(token), Math.ceil(ttlMs))) === 1;
 }
 
 /** Give the lease up; only its current holder with its current token can. */
-export async function releaseLease(redis: Redis, key: string, holder: string, token: number): Promise<boolean> {
+export async function releaseLease(redis: RedisClient, key: string, holder: string, token: number): Promise<boolean> {
   return (await redis.eval(releaseScript, 1, key, holder, String(token))) === 1;
 }
 
 /** True only while the lease is held with this token. */
-export async function checkFence(redis: Redis, key: string, token: number): Promise<boolean> {
+export async function checkFence(redis: RedisClient, key: string, token: number): Promise<boolean> {
   return (await redis.hget(key, 'token')) === String(token);
 }
 
 /** Who holds the lease now, or null when it is free. */
-export async function readLease(redis: Redis, key: string): Promise<LeaseInfo | null> {
+export async function readLease(redis: RedisClient, key: string): Promise<LeaseInfo | null> {
   const [fields, pttl] = await Promise.all([redis.hgetall(key), redis.pttl(key)]);
   if (!fields.holder || !fields.token) return null;
   return { holder: fields.holder, token: Number(fields.token), description: fields.description ?? '', expiresInMs: Math.max(0, pttl) };
@@ -111,7 +111,7 @@ export class LeaseKeeper {
   private heldUntil: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly key: string,
     readonly holder: string,
     readonly token: number,

@@ -1,5 +1,5 @@
 import { DelayedError, type Job, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { releaseLease } from './lease.js';
 
 export interface LeaseBusy {
@@ -14,7 +14,7 @@ export interface WaitOptions {
   retryMs?: number;
   /** The lease's key: the job registers as a waiter, so releaseLeaseAndWake starts it at once. */
   leaseKey?: string;
-  redis?: Redis;
+  redis?: RedisClient;
 }
 
 /** What a waiting job reports to its user. */
@@ -56,7 +56,7 @@ function waitersKey(leaseKey: string): string {
 }
 
 /** Move jobs delayed while waiting for this lease back to the queue (they race for it again). */
-export async function wakeLeaseWaiters(queue: Queue, redis: Redis, leaseKey: string): Promise<number> {
+export async function wakeLeaseWaiters(queue: Queue, redis: RedisClient, leaseKey: string): Promise<number> {
   const key = waitersKey(leaseKey);
   const [[, ids]] = (await redis.multi().zrange(key, 0, -1).del(key).exec()) as [[Error | null, string[]], unknown];
   let woken = 0;
@@ -73,7 +73,7 @@ export async function wakeLeaseWaiters(queue: Queue, redis: Redis, leaseKey: str
 }
 
 /** Release a lease and wake the jobs waiting for it. */
-export async function releaseLeaseAndWake(queue: Queue, redis: Redis, leaseKey: string, holder: string, token: number): Promise<boolean> {
+export async function releaseLeaseAndWake(queue: Queue, redis: RedisClient, leaseKey: string, holder: string, token: number): Promise<boolean> {
   const released = await releaseLease(redis, leaseKey, holder, token);
   await wakeLeaseWaiters(queue, redis, leaseKey);
   return released;

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Job, QueueEvents } from 'bullmq';
+import { Job, type QueueEvents } from 'bullmq';
 import type { QueueRunner, QueuedRequest } from '../cli.js';
 import type { Config } from '../config/index.js';
 import type { ProgressEvent, ReleaseResult } from '../core/events.js';
-import { createRedis, redisOptions } from '../queue/connection.js';
+import { createRedis, queueSettingsOf, targetOf, type QueueSettings } from '../queue/connection.js';
 import { enqueueRelease } from '../queue/enqueue.js';
-import { releaseQueueName, type JobKind } from '../queue/names.js';
+import type { JobKind } from '../queue/names.js';
 import type { PayloadInput } from '../queue/payloads.js';
-import { createReleaseQueue } from '../queue/release-queue.js';
+import { createReleaseQueue, createReleaseQueueEvents } from '../queue/release-queue.js';
 
 const progressTypes = new Set<string>(['planned', 'step-started', 'step-finished', 'compensating', 'finished']);
 
@@ -22,18 +22,14 @@ function isProgressEvent(data: unknown): data is ProgressEvent {
 export function createQueueRunner(options: { newRequestId?: () => string } = {}): QueueRunner {
   return {
     async run(config: Config, request: QueuedRequest, onEvent: (event: ProgressEvent) => void, onNote?: (line: string) => void): Promise<ReleaseResult> {
-      const settings = { redisUrl: config.runtime.redisUrl, prefix: config.redis.prefix };
+      const settings = queueSettingsOf(config);
       const queue = createReleaseQueue(settings);
       let events: QueueEvents | undefined;
       try {
         const requestId = request.requestId ?? (options.newRequestId ?? (() => `cli-${randomUUID()}`))();
         // Read the events stream from where it stands now, so no event of this job is missed.
-        const [last] = await lastEvent(settings.redisUrl, queue.keys.events!);
-        events = new QueueEvents(releaseQueueName, {
-          prefix: settings.prefix,
-          connection: { ...redisOptions('worker'), url: settings.redisUrl } as never,
-          lastEventId: last?.[0] ?? '0',
-        });
+        const [last] = await lastEvent(settings, queue.keys.events!);
+        events = createReleaseQueueEvents(settings, { lastEventId: last?.[0] ?? '0' });
         // enqueueRelease uses the request id as the job id.
         const jobId = requestId;
         let waitingNote: string | null = null;
@@ -75,8 +71,8 @@ function payloadFor(request: QueuedRequest, requestId: string): PayloadInput<Job
   }
 }
 
-async function lastEvent(redisUrl: string, streamKey: string): Promise<[string, string[]][]> {
-  const redis = createRedis(redisUrl, 'queue');
+async function lastEvent(settings: QueueSettings, streamKey: string): Promise<[string, string[]][]> {
+  const redis = createRedis(targetOf(settings), 'queue');
   try {
     return await redis.xrevrange(streamKey, '+', '-', 'COUNT', 1);
   } finally {
