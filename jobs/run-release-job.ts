@@ -1,11 +1,11 @@
 import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/queue/connection.js';
 import { findEnvironment, type Config } from '../src/config/index.js';
 import type { ProgressEvent, ReleaseResult, Reporter } from '../src/core/events.js';
 import { describeJob, leaseNeededFor, versionsToMarkInUse, type LeaseRequest } from '../src/core/exclusion.js';
 import type { AppSpec } from '../src/core/model.js';
 import type { Plan } from '../src/core/plan.js';
-import { appendAudit, type AuditKind } from '../src/queue/audit.js';
+import { appendAudit, appendAuditOnce, type AuditEntry, type AuditKind } from '../src/queue/audit.js';
 import { markInUse, unmarkInUse, versionsInUse } from '../src/queue/in-use.js';
 import { acquireLease, LeaseKeeper, LostLeaseError } from '../src/queue/lease.js';
 import { leaseKey, type JobKind } from '../src/queue/names.js';
@@ -23,7 +23,7 @@ export type ReporterFactory = (job: Job, payload: ReleasePayload) => Reporter;
 /** What every processor is given by the worker process. */
 export interface JobContext {
   /** Leases, in-use marks, audit and report markers. */
-  redis: Redis;
+  redis: RedisClient;
   /** The release queue, to wake jobs waiting for a lease this job releases. */
   queue: Queue;
   prefix: string;
@@ -157,17 +157,25 @@ class JobReporter implements Reporter {
   }
 
   async report(event: ProgressEvent): Promise<void> {
-    if (event.type === 'finished') {
-      const marker = `${this.context.prefix}:reported:${this.job.id}:${this.job.timestamp}`;
-      const first = await this.context.redis.set(marker, event.result.outcome, 'EX', reportedTtlSeconds, 'NX');
-      if (first !== 'OK') {
-        await this.job.log('final summary already reported by an earlier run of this job; not repeated');
-        return;
-      }
-      const { outcome, reasons } = event.result;
-      const kind: AuditKind = outcome === 'succeeded' ? 'succeeded' : outcome === 'rolled-back' ? 'rolled-back' : 'failed';
-      await audit(this.context, this.payload, kind, this.version, outcome === 'refused' ? `refused: ${reasons.join('; ')}` : reasons.join('; ') || undefined);
+    if (event.type !== 'finished') return this.deliver(event);
+    // The marker goes 'reporting' (set together with the final audit entry) -> 'reported' (after
+    // delivery). A run that finds 'reporting' follows one that died in between: it delivers the
+    // summary, which nobody may have seen, but does not audit again.
+    const { redis, prefix } = this.context;
+    const marker = `${prefix}:reported:${this.job.id}:${this.job.timestamp}`;
+    const { outcome, reasons } = event.result;
+    const kind: AuditKind = outcome === 'succeeded' ? 'succeeded' : outcome === 'rolled-back' ? 'rolled-back' : 'failed';
+    const entry = auditEntry(this.context, this.payload, kind, this.version, outcome === 'refused' ? `refused: ${reasons.join('; ')}` : reasons.join('; ') || undefined);
+    const claimed = await appendAuditOnce(redis, prefix, { key: marker, value: 'reporting', ttlSeconds: reportedTtlSeconds }, entry);
+    if (!claimed && (await redis.get(marker)) !== 'reporting') {
+      await this.job.log('final summary already reported by an earlier run of this job; not repeated');
+      return;
     }
+    await this.deliver(event);
+    await redis.set(marker, 'reported', 'EX', reportedTtlSeconds, 'XX');
+  }
+
+  private async deliver(event: ProgressEvent): Promise<void> {
     await this.job.updateProgress(event);
     try {
       await this.user.report(event);
@@ -227,7 +235,11 @@ function isTransient(error: unknown): boolean | undefined {
 }
 
 async function audit(context: JobContext, payload: ReleasePayload, kind: AuditKind, version: string | null, detail?: string): Promise<void> {
-  await appendAudit(context.redis, context.prefix, {
+  await appendAudit(context.redis, context.prefix, auditEntry(context, payload, kind, version, detail));
+}
+
+function auditEntry(context: JobContext, payload: ReleasePayload, kind: AuditKind, version: string | null, detail?: string): AuditEntry {
+  return {
     at: (context.now?.() ?? new Date()).toISOString(),
     kind,
     app: payload.app,
@@ -236,5 +248,5 @@ async function audit(context: JobContext, payload: ReleasePayload, kind: AuditKi
     actor: payload.requestedBy,
     requestId: payload.requestId,
     ...(detail ? { detail } : {}),
-  });
+  };
 }

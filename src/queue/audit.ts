@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { auditKey } from './names.js';
 
 export type AuditKind = 'requested' | 'approved' | 'rejected' | 'expired' | 'started' | 'succeeded' | 'failed' | 'rolled-back';
@@ -24,7 +24,7 @@ const fields = ['at', 'kind', 'app', 'environment', 'version', 'actor', 'request
 const maxLength = 10_000;
 
 /** Append an entry to the audit stream `<prefix>:audit` (the oldest beyond ~10 000 are trimmed). */
-export async function appendAudit(redis: Redis, prefix: string, entry: AuditEntry): Promise<string> {
+export async function appendAudit(redis: RedisClient, prefix: string, entry: AuditEntry): Promise<string> {
   const pairs: string[] = [];
   for (const field of fields) {
     const value = entry[field];
@@ -34,8 +34,31 @@ export async function appendAudit(redis: Redis, prefix: string, entry: AuditEntr
   return id ?? '';
 }
 
+const claimAndAppendScript = `
+if redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2], 'NX') then
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
+  return 1
+end
+return 0
+`;
+
+/**
+ * Set `claim.key` to `claim.value` if it is not set yet and, in the same step, append the entry:
+ * the entry is written once per claim, even by a process killed right after. Answers whether this
+ * call made the claim. On Redis Cluster the key must share the prefix's hash tag.
+ */
+export async function appendAuditOnce(redis: RedisClient, prefix: string, claim: { key: string; value: string; ttlSeconds: number }, entry: AuditEntry): Promise<boolean> {
+  const pairs: string[] = [];
+  for (const field of fields) {
+    const value = entry[field];
+    if (value !== undefined) pairs.push(field, value);
+  }
+  const claimed = await redis.eval(claimAndAppendScript, 2, auditKey(prefix), claim.key, claim.value, claim.ttlSeconds, maxLength, ...pairs);
+  return claimed === 1;
+}
+
 /** The newest entries first, optionally for one app only. */
-export async function readAudit(redis: Redis, prefix: string, query: { count: number; app?: string }): Promise<StoredAuditEntry[]> {
+export async function readAudit(redis: RedisClient, prefix: string, query: { count: number; app?: string }): Promise<StoredAuditEntry[]> {
   const found: StoredAuditEntry[] = [];
   const page = query.app ? Math.max(100, query.count) : query.count;
   let end = '+';

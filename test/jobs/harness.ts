@@ -134,10 +134,11 @@ export class World {
     }
   }
 
-  spawnWorker(): WorkerProcess {
+  /** `env` overrides the worker's environment, e.g. REDIS_URL through a proxy. */
+  spawnWorker(env: Record<string, string> = {}): WorkerProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', 'jobs/worker.ts', '--config', this.configPath], {
       cwd: root,
-      env: { ...process.env, REDIS_URL: redisUrl, CUTOVER_CONFIG: '' },
+      env: { ...process.env, REDIS_URL: redisUrl, CUTOVER_CONFIG: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const worker: WorkerProcess = {
