@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
+import type { Redis } from 'ioredis';
 import { ConfigError, environmentsOf, findApp, findEnvironment, loadConfig, resolveConfigPath, type Config } from '../src/config/index.js';
-import { createRedis } from '../src/queue/connection.js';
+import { createRedis, queueSettingsOf } from '../src/queue/connection.js';
 import { createReleaseQueue, createReleaseWorker } from '../src/queue/release-queue.js';
 import { syncCleanupSchedulers, type CleanupSchedule } from '../src/queue/scheduler.js';
+import { workerThreadReporters } from '../src/slack/thread-reporter.js';
 import { ClusterDirectory } from '../src/wiring/release-environment.js';
 import { createLogReporter } from './log-reporter.js';
 import { createReleaseProcessor } from './processor.js';
@@ -43,17 +45,24 @@ function environmentResolver(config: Config, clusters: ClusterDirectory): Enviro
 }
 
 const config = readConfig();
-const settings = { redisUrl: config.runtime.redisUrl, prefix: config.redis.prefix };
-const redis = createRedis(settings.redisUrl, 'client');
+const settings = queueSettingsOf(config);
+const redis = createRedis(config.runtime.redis, 'client');
 const queue = createReleaseQueue(settings);
 const shutdown = new AbortController();
+// The approval gate sends only commands a cluster client has too; its parameter type is still Redis.
+const slackThreads = workerThreadReporters(config, redis as Redis, { info: (m) => log('info', m), warn: (m) => log('warn', m), error: (m) => log('error', m) });
 const processor = createReleaseProcessor({
   redis,
   queue,
   prefix: settings.prefix,
   config,
   environmentFor: environmentResolver(config, new ClusterDirectory()),
-  reporterFor: (job, payload) => createLogReporter(job, payload),
+  reporterFor: (job, payload) => {
+    const lines = createLogReporter(job, payload);
+    // Jobs asked for in Slack also report into their thread (when SLACK_BOT_TOKEN is set).
+    const thread = slackThreads?.(payload);
+    return thread ? { report: async (event) => void (await Promise.all([lines.report(event), thread.report(event)])) } : lines;
+  },
   shutdown: shutdown.signal,
 });
 const worker = createReleaseWorker(settings, processor, {

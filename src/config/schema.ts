@@ -77,6 +77,16 @@ const approvalsSchema = z
     approveReaction: z.string().regex(/^[a-z0-9_+-]+$/, 'must be a reaction name without colons, e.g. white_check_mark').default('white_check_mark'),
     rejectReaction: z.string().regex(/^[a-z0-9_+-]+$/, 'must be a reaction name without colons, e.g. x').default('x'),
     expiresMinutes: z.number().positive().default(30),
+    /** Per action, other requesters or approvers than the lists above (e.g. the on-call group may roll back). */
+    actions: z
+      .partialRecord(
+        z.enum(gateableActions),
+        z.strictObject({
+          requesters: z.strictObject({ users: z.array(slackUser).default([]), usergroups: z.array(slackUsergroup).default([]) }).optional(),
+          approvers: z.strictObject({ users: z.array(slackUser).default([]), usergroups: z.array(slackUsergroup).default([]) }).optional(),
+        }),
+      )
+      .default({}),
   })
   .prefault({});
 

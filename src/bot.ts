@@ -1,0 +1,127 @@
+import { pathToFileURL } from 'node:url';
+import type { Redis } from 'ioredis';
+import { ConfigError, findApp, findEnvironment, loadConfig, resolveConfigPath, type Config } from './config/index.js';
+import { createRedis, queueSettingsOf } from './queue/connection.js';
+import { versionsInUse } from './queue/in-use.js';
+import { createReleaseQueue } from './queue/release-queue.js';
+import { observeEnvironment, previewRelease } from './release/release.js';
+import { createSlackApp, type SlackBot } from './slack/app.js';
+import { consoleLog, errorText, type ReleaseReader, type SlackLog } from './slack/ports.js';
+import { ClusterDirectory } from './wiring/release-environment.js';
+
+/**
+ * The web process (`Procfile`: web): the Slack app. Socket Mode when SLACK_APP_TOKEN is set,
+ * otherwise the HTTP receiver verifying SLACK_SIGNING_SECRET on PORT; /healthz either way.
+ */
+
+export interface BotOptions {
+  config: Config;
+  clusters?: ClusterDirectory;
+  /** Default: PORT from the config's runtime settings. */
+  port?: number;
+  host?: string;
+  log?: SlackLog;
+  sweepIntervalMs?: number;
+}
+
+export interface RunningBot {
+  bot: SlackBot;
+  /** The port /healthz (and in HTTP mode /slack/events) listens on. */
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Reads the clusters for the Slack app: previews (dry runs, approval plans) and status. */
+export function releaseReader(config: Config, clusters: ClusterDirectory, redis: Redis): ReleaseReader {
+  const resolve = (appName: string, environmentName: string) => {
+    const app = findApp(config, appName);
+    const environment = findEnvironment(config, environmentName);
+    if (!app || !environment) throw new Error(`unknown app or environment: ${appName} in ${environmentName}`);
+    return clusters.environment(environment, app);
+  };
+  return {
+    async preview(query) {
+      const { env, app } = resolve(query.app, query.environment);
+      const inUse = query.action === 'cleanup' ? await versionsInUse(redis, config.redis.prefix, query.app, query.environment) : [];
+      return previewRelease({ action: query.action, app, version: query.version, actor: query.actor }, env, { inUse });
+    },
+    async status(appName, environmentName) {
+      const { env, app } = resolve(appName, environmentName);
+      return observeEnvironment(env, app);
+    },
+  };
+}
+
+export async function startBot(options: BotOptions): Promise<RunningBot> {
+  const { config } = options;
+  // Standalone, Cluster or Sentinel, as the environment configures it. The Slack code only sends
+  // commands a cluster client has too; its parameter type is still Redis.
+  const redis = createRedis(config.runtime.redis, 'client') as Redis;
+  const queue = createReleaseQueue(queueSettingsOf(config));
+  const closeRedis = async () => {
+    await queue.close().catch(() => undefined);
+    redis.disconnect();
+  };
+  let bot: SlackBot;
+  try {
+    bot = createSlackApp({
+      config,
+      reader: releaseReader(config, options.clusters ?? new ClusterDirectory(), redis),
+      redis,
+      queue,
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.sweepIntervalMs !== undefined ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
+      healthPort: options.port ?? config.runtime.port,
+    });
+    const { port } = await bot.start(options.port ?? config.runtime.port, options.host);
+    return {
+      bot,
+      port,
+      async stop() {
+        await bot.stop().catch(() => undefined);
+        await closeRedis();
+      },
+    };
+  } catch (error) {
+    await closeRedis();
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(resolveConfigPath(null));
+  } catch (error) {
+    console.error(error instanceof ConfigError ? error.message : `cutover bot: ${errorText(error)}`);
+    process.exit(2);
+  }
+  let running: RunningBot;
+  try {
+    running = await startBot({ config, log: consoleLog });
+  } catch (error) {
+    console.error(`cutover bot: cannot start: ${slackStartError(error)}`);
+    process.exit(1);
+  }
+  consoleLog.info(`cutover bot: ${running.bot.mode === 'socket' ? 'Socket Mode' : 'HTTP'}, /healthz on port ${running.port}`);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    consoleLog.info(`cutover bot: ${signal}, stopping`);
+    void running.stop().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** One clear line for the usual start failures; Slack's error codes name the bad token. */
+function slackStartError(error: unknown): string {
+  const code = (error as { data?: { error?: string }; code?: string }).data?.error;
+  if (code === 'invalid_auth' || code === 'not_authed' || code === 'account_inactive' || code === 'token_revoked') {
+    return `Slack rejected SLACK_BOT_TOKEN (${code})`;
+  }
+  return errorText(error);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

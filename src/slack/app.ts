@@ -1,0 +1,172 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, LogLevel, type RespondArguments } from '@slack/bolt';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config, LogLevel as ConfigLogLevel } from '../config/index.js';
+import { ApprovalGate } from './approval-gate.js';
+import { ChannelPacer } from './channel-pacer.js';
+import { handleReleaseCommand } from './command-handler.js';
+import { consoleLog, errorText, type ReleaseReader, type SlackLog } from './ports.js';
+import { handleReaction, sweepExpired } from './reaction-handler.js';
+import type { SlackServices } from './services.js';
+import { UsergroupCache } from './usergroup-cache.js';
+
+/**
+ * The Bolt app: `/release` and the approval reactions. Every listener acks first (Bolt acks
+ * events itself), then works; nothing here talks to Kubernetes (the reader is injected).
+ */
+
+export interface SlackAppOptions {
+  config: Config;
+  reader: ReleaseReader;
+  /** A general-purpose connection (approvals, dedupe, audit); the caller closes it. */
+  redis: Redis;
+  /** The release queue producer; the caller closes it. */
+  queue: Queue;
+  /** Default: from config.runtime (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, SLACK_API_URL). */
+  botToken?: string;
+  signingSecret?: string;
+  /** Set: Socket Mode; the HTTP server then serves only /healthz. */
+  appToken?: string | null;
+  slackApiUrl?: string | null;
+  log?: SlackLog;
+  now?: () => number;
+  /** How often pending approvals are checked for expiry; default 15 s. 0: never (call sweep()). */
+  sweepIntervalMs?: number;
+  usergroupTtlMs?: number;
+  /** Socket Mode only: the port of the /healthz server; default PORT from config. */
+  healthPort?: number;
+}
+
+export interface SlackBot {
+  app: App;
+  services: SlackServices;
+  mode: 'http' | 'socket';
+  /** HTTP mode: listen on `port` (0: a free one) for /slack/events and /healthz. Socket Mode: connect; /healthz on `healthPort`. */
+  start(port: number, host?: string): Promise<{ port: number }>;
+  stop(): Promise<void>;
+  /** Expire due approvals now; returns how many expired. */
+  sweep(): Promise<number>;
+}
+
+export function createSlackApp(options: SlackAppOptions): SlackBot {
+  const { config } = options;
+  const secrets = config.runtime.secrets;
+  const botToken = options.botToken ?? secrets.slackBotToken;
+  if (!botToken) throw new Error('SLACK_BOT_TOKEN is not set: the bot needs its xoxb- token to post in Slack');
+  const appToken = options.appToken === undefined ? secrets.slackAppToken : options.appToken;
+  const signingSecret = options.signingSecret ?? secrets.slackSigningSecret;
+  if (!appToken && !signingSecret) throw new Error('SLACK_SIGNING_SECRET is not set: without SLACK_APP_TOKEN (Socket Mode) the HTTP receiver must verify Slack signatures');
+  const slackApiUrl = options.slackApiUrl === undefined ? config.runtime.slackApiUrl : options.slackApiUrl;
+  const log = options.log ?? consoleLog;
+  const mode = appToken ? 'socket' : 'http';
+  const startedAt = Date.now();
+
+  const healthz = (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    res.end(JSON.stringify({ ok: true, mode, redis: options.redis.status, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }));
+  };
+  const customRoutes = [{ path: '/healthz', method: ['GET'], handler: healthz }];
+
+  const app = new App({
+    token: botToken,
+    ...(appToken ? { appToken, socketMode: true, installerOptions: { port: options.healthPort ?? config.runtime.port } } : { signingSecret: signingSecret ?? '' }),
+    customRoutes,
+    clientOptions: slackApiUrl ? { slackApiUrl } : {},
+    logLevel: boltLogLevel(config.runtime.logLevel),
+    deferInitialization: true,
+  });
+
+  const services: SlackServices = {
+    config,
+    redis: options.redis,
+    prefix: config.redis.prefix,
+    queue: options.queue,
+    gate: new ApprovalGate(options.redis, config.redis.prefix),
+    groups: new UsergroupCache(app.client, options.usergroupTtlMs),
+    reader: options.reader,
+    client: app.client,
+    log,
+    now: options.now ?? Date.now,
+    pacer: new ChannelPacer(options.redis, config.redis.prefix),
+  };
+
+  app.command('/release', async ({ command, ack, respond }) => {
+    await ack();
+    await handleReleaseCommand(services, {
+      text: command.text,
+      userId: command.user_id,
+      channelId: command.channel_id,
+      triggerId: command.trigger_id,
+      respond: (message) => respond(message as RespondArguments),
+    }).catch((error: unknown) => {
+      log.error(`/release ${command.text.slice(0, 80)}: ${errorText(error)}`);
+      return respond({ response_type: 'ephemeral', text: '⚠️ Something went wrong while handling that command; nothing was changed. Try again in a moment.' }).catch(() => undefined);
+    });
+  });
+
+  const onReaction = async (removed: boolean, args: { event: { user: string; reaction: string; item: { type: string; channel?: string; ts?: string }; item_user?: string }; body: { event_id: string }; context: { botUserId?: string } }) => {
+    const { event, body, context } = args;
+    if (event.item.type !== 'message' || !event.item.channel || !event.item.ts) return;
+    await handleReaction(services, {
+      eventId: body.event_id,
+      user: event.user,
+      reaction: event.reaction,
+      removed,
+      item: { channel: event.item.channel, ts: event.item.ts },
+      itemUser: event.item_user,
+      botUserId: context.botUserId,
+    }).catch((error: unknown) => log.error(`reaction ${event.reaction} on ${event.item.channel}/${event.item.ts}: ${errorText(error)}`));
+  };
+  app.event('reaction_added', (args) => onReaction(false, args));
+  app.event('reaction_removed', (args) => onReaction(true, args));
+
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = () => sweepExpired(services);
+
+  return {
+    app,
+    services,
+    mode,
+    async start(port, host) {
+      await app.init();
+      const sweepEvery = options.sweepIntervalMs ?? 15_000;
+      if (sweepEvery > 0) {
+        sweeper = setInterval(() => void sweep().catch((error: unknown) => log.warn(`approval sweep: ${errorText(error)}`)), sweepEvery);
+        sweeper.unref();
+      }
+      if (mode === 'socket') {
+        await app.start();
+        return { port: socketHealthPort(app) ?? port };
+      }
+      const server = (await app.start({ port, ...(host ? { host } : {}) })) as Server;
+      return { port: (server.address() as AddressInfo).port };
+    },
+    async stop() {
+      clearInterval(sweeper);
+      await app.stop();
+    },
+    sweep,
+  };
+}
+
+function socketHealthPort(app: App): number | undefined {
+  const receiver = (app as unknown as { receiver?: { httpServer?: Server } }).receiver;
+  const address = receiver?.httpServer?.address();
+  return address && typeof address === 'object' ? address.port : undefined;
+}
+
+function boltLogLevel(level: ConfigLogLevel): LogLevel {
+  switch (level) {
+    case 'trace':
+    case 'debug':
+      return LogLevel.DEBUG;
+    case 'info':
+      return LogLevel.INFO;
+    case 'warn':
+      return LogLevel.WARN;
+    default:
+      return LogLevel.ERROR;
+  }
+}

@@ -1,0 +1,271 @@
+import { defaultEnvironment, findApp, type AppConfig, type Config, type EnvironmentConfig } from '../config/index.js';
+import { isGated, openApproval, planDigest } from '../core/approval.js';
+import { mayRequest } from '../core/authorization.js';
+import { isCommandError, parseReleaseCommand, usageText, type CommandContext, type HistoryCommand, type ReleaseCommand } from '../core/command-grammar.js';
+import type { Action, Plan } from '../core/plan.js';
+import { renderPlan } from '../core/render-plan.js';
+import { readAudit } from '../queue/audit.js';
+import { enqueueRelease } from '../queue/enqueue.js';
+import type { SlackMessage } from './block-kit.js';
+import { approvalRequestMessage, errorMessage, helpMessage, historyMessage, planMessage, statusMessage } from './blocks.js';
+import { errorText } from './ports.js';
+import { accessPolicy, approvalPolicy, audit, bestEffort, environmentOf, postMessage, type SlackServices } from './services.js';
+import { rootMemoKey } from './thread-reporter.js';
+import { queuedRootMessage, refusalMessage } from './thread-root.js';
+
+/**
+ * `/release ...` after the ack: validate, authorize, then answer (help, errors, refusals, status,
+ * history and dry runs: ephemerally, to the one who asked) or act (a gated action: an approval
+ * request in the channel; an ungated one: the thread root in the channel, then enqueue).
+ */
+
+export interface CommandInput {
+  text: string;
+  userId: string;
+  channelId: string;
+  /** Unique per invocation: the request id of an ungated release and the dedupe key. */
+  triggerId: string;
+  /** Answers through the command's response_url. */
+  respond: (message: SlackMessage & { response_type: 'ephemeral' | 'in_channel' }) => Promise<unknown>;
+}
+
+const historyCount = 20;
+
+export async function handleReleaseCommand(services: SlackServices, input: CommandInput): Promise<void> {
+  const say = (message: SlackMessage) => bestEffort(services, 'respond', () => input.respond({ response_type: 'ephemeral', ...message }));
+  const { config } = services;
+  const parsed = parseReleaseCommand(input.text, commandContext(config, input.channelId));
+  if (isCommandError(parsed)) {
+    const usage = helpMessage(usageText());
+    await say({ text: errorMessage(parsed.message).text, blocks: [...errorMessage(`${parsed.message}. Nothing was changed.`).blocks, ...(parsed.kind === 'usage' || parsed.kind === 'unknown-action' || parsed.kind === 'extra-arguments' || parsed.kind === 'missing-version' ? usage.blocks : [])] });
+    return;
+  }
+  if (parsed.action === 'help') {
+    await say(helpMessage(usageText()));
+    return;
+  }
+  if (parsed.action === 'history') {
+    await say(await history(services, parsed));
+    return;
+  }
+
+  const app = findApp(config, parsed.app);
+  const environment = environmentOf(services, parsed.environment);
+  if (!app) return void (await say(errorMessage(`unknown app "${parsed.app}"`)));
+  const notHere = appEnvironmentRefusal(app, environment, config);
+  if (notHere) return void (await say(errorMessage(notHere)));
+
+  if (parsed.action === 'status') {
+    try {
+      await say(statusMessage(await services.reader.status(app.name, environment.name), app.name, environment.name));
+    } catch (error) {
+      await say(errorMessage(`could not read ${app.name} in ${environment.name}: ${errorText(error)}`));
+    }
+    return;
+  }
+
+  const policy = accessPolicy(environment, parsed.action);
+  const groupMembers = await services.groups.resolve([...policy.requesters.usergroups, ...policy.approvers.usergroups]);
+  const refusal = mayRequest(input.userId, parsed.action, policy, groupMembers) ?? channelRefusal(app, input.channelId, policy);
+  if (refusal) return void (await say(refusalMessage(`${refusal}. Nothing was changed.`)));
+
+  // Slack sends a slash command once, but a proxy or a retried delivery may not: act once per trigger.
+  if (!parsed.dryRun && !(await services.gate.claimOnce(`command:${input.triggerId}`, 24 * 60 * 60))) return;
+
+  const action: Action = parsed.action;
+  let plan: Plan | null = null;
+  try {
+    const preview = await services.reader.preview({ action, app: app.name, environment: environment.name, version: parsed.version, actor: input.userId });
+    if (!preview.ok) {
+      await say(errorMessage(`cannot ${describe(parsed)}: ${preview.reasons.join('; ')}. Nothing was changed.`));
+      return;
+    }
+    plan = preview.plan;
+  } catch (error) {
+    const reason = `could not read the clusters of ${environment.name} to plan this: ${errorText(error)}`;
+    // Without a plan nobody can approve it; an ungated action (the rollback) still goes to the worker, which plans for itself.
+    if (parsed.dryRun || isGated(action, environment.slack.approvals)) return void (await say(errorMessage(`${reason}. Nothing was changed.`)));
+    services.log.warn(`${describe(parsed)}: ${reason}; enqueued anyway`);
+  }
+
+  if (parsed.dryRun) {
+    await say(planMessage(renderPlan(plan!)));
+    return;
+  }
+  if (isGated(action, environment.slack.approvals) && plan) {
+    await requestApproval(services, { command: parsed, action, plan, environment, requester: input.userId, channel: input.channelId, say });
+    return;
+  }
+  await enqueueNow(services, { command: parsed, action, plan, requester: input.userId, channel: input.channelId, triggerId: input.triggerId, say });
+}
+
+export interface ApprovalAsk {
+  command: Pick<ReleaseCommand, 'app' | 'environment' | 'version'>;
+  action: Action;
+  plan: Plan;
+  environment: EnvironmentConfig;
+  requester: string;
+  channel: string;
+  /** Posted in this thread instead of the channel when asking again. */
+  detail?: string;
+  say?: (message: SlackMessage) => Promise<unknown>;
+}
+
+/** Post the approval request (the thread root) and store it; returns the request message ts. */
+export async function requestApproval(services: SlackServices, ask: ApprovalAsk): Promise<string | null> {
+  const approvals = ask.environment.slack.approvals;
+  const request = openApproval(
+    {
+      id: `apr-${ask.command.app}-${services.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+      app: ask.command.app,
+      environment: ask.environment.name,
+      action: ask.action,
+      version: ask.command.version,
+      planDigest: planDigest(ask.plan),
+      requester: ask.requester,
+      now: services.now(),
+    },
+    approvals,
+  );
+  const planText = renderPlan(ask.plan);
+  const rendered = approvalRequestMessage(request, planText, approvalPolicy(ask.environment, ask.action));
+  let ts: string | undefined;
+  try {
+    ts = (await postMessage(services, { channel: ask.channel, ...rendered })).ts;
+  } catch (error) {
+    await ask.say?.(errorMessage(`could not post the approval request here: ${errorText(error)}. Nothing was changed.`));
+    return null;
+  }
+  if (ts === undefined) return null;
+  await services.gate.create({ request, channel: ask.channel, ts, planText });
+  await audit(services, {
+    at: new Date(request.createdAt).toISOString(),
+    kind: 'requested',
+    app: request.app,
+    environment: request.environment,
+    ...(request.version ? { version: request.version } : {}),
+    actor: request.requester,
+    requestId: request.id,
+    detail: `${request.action}, needs ${request.requiredApprovals} approval(s)${ask.detail ? `; ${ask.detail}` : ''}`,
+  });
+  return ts;
+}
+
+interface EnqueueAsk {
+  command: ReleaseCommand;
+  action: Action;
+  plan: Plan | null;
+  requester: string;
+  channel: string;
+  triggerId: string;
+  say: (message: SlackMessage) => Promise<unknown>;
+}
+
+async function enqueueNow(services: SlackServices, ask: EnqueueAsk): Promise<void> {
+  const { command, action } = ask;
+  const requestId = `slack-${ask.triggerId.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 100)}`;
+  const root = { action, app: command.app, environment: command.environment, version: command.version, requester: ask.requester, requestId };
+  let threadTs: string | undefined;
+  try {
+    threadTs = (await postMessage(services, { channel: ask.channel, ...queuedRootMessage(root, ask.plan ? renderPlan(ask.plan) : null) })).ts;
+  } catch (error) {
+    await ask.say(errorMessage(`could not post in this channel: ${errorText(error)}. Nothing was changed.`));
+    return;
+  }
+  if (threadTs === undefined) return;
+  const target = { channel: ask.channel, threadTs };
+  await bestEffort(services, 'remember thread root', () => services.gate.remember(rootMemoKey(target), JSON.stringify(root), 7 * 24 * 60 * 60));
+  const base = {
+    requestId,
+    app: command.app,
+    environment: command.environment,
+    requestedBy: ask.requester,
+    approvedBy: [],
+    source: 'slack' as const,
+    slack: target,
+    // No plan digest: nobody approved a plan, and the worker plans what is true when it starts.
+  };
+  try {
+    await enqueue(services, action, base, command.version);
+  } catch (error) {
+    const reason = `could not queue ${describe(command)}: ${errorText(error)}. Nothing was changed; try again.`;
+    await bestEffort(services, 'thread reply', () => postMessage(services, { channel: ask.channel, thread_ts: threadTs, ...errorMessage(reason) }));
+    await ask.say(errorMessage(reason));
+    return;
+  }
+  await audit(services, {
+    at: new Date(services.now()).toISOString(),
+    kind: 'requested',
+    app: command.app,
+    environment: command.environment,
+    ...(command.version ? { version: command.version } : {}),
+    actor: ask.requester,
+    requestId,
+    detail: `${action}, no approval needed`,
+  });
+}
+
+export interface EnqueueBase {
+  requestId: string;
+  app: string;
+  environment: string;
+  requestedBy: string;
+  approvedBy: string[];
+  source: 'slack';
+  slack: { channel: string; threadTs: string };
+  planDigest?: string;
+}
+
+/** Enqueue a release of `kind`; the request id makes a repeated call a no-op. */
+export async function enqueue(services: SlackServices, kind: Action, base: EnqueueBase, version: string | null): Promise<{ jobId: string; deduplicated: boolean }> {
+  switch (kind) {
+    case 'deploy':
+    case 'promote':
+      return enqueueRelease(services.queue, kind, { ...base, version: version ?? '' });
+    case 'rollback':
+      return enqueueRelease(services.queue, kind, { ...base, ...(version ? { toVersion: version } : {}) });
+    case 'bootstrap':
+      return enqueueRelease(services.queue, kind, { ...base, ...(version ? { version } : {}) });
+    case 'cleanup':
+      return enqueueRelease(services.queue, kind, base);
+  }
+}
+
+async function history(services: SlackServices, command: HistoryCommand): Promise<SlackMessage> {
+  try {
+    const entries = await readAudit(services.redis, services.prefix, { count: command.environment ? historyCount * 5 : historyCount, ...(command.app ? { app: command.app } : {}) });
+    const shown = entries.filter((e) => command.environment === null || e.environment === command.environment).slice(0, historyCount);
+    return historyMessage(shown, { app: command.app, environment: command.environment });
+  } catch (error) {
+    return errorMessage(`could not read the history: ${errorText(error)}`);
+  }
+}
+
+/** What the grammar needs from the config: apps, the app this channel is bound to, environments, defaults. */
+export function commandContext(config: Config, channel: string): CommandContext {
+  const apps = Object.values(config.apps);
+  const bound = apps.filter((app) => app.slack.channels.includes(channel));
+  return {
+    apps: apps.map((a) => a.name),
+    channelApp: bound.length === 1 ? bound[0]?.name : undefined,
+    environments: Object.keys(config.environments),
+    defaultEnvironment: (action) => defaultEnvironment(config, action)?.name,
+  };
+}
+
+function appEnvironmentRefusal(app: AppConfig, environment: EnvironmentConfig, config: Config): string | null {
+  if (app.environments === undefined || app.environments.includes(environment.name)) return null;
+  const allowed = app.environments.filter((e) => Object.hasOwn(config.environments, e));
+  return `${app.name} is not released to ${environment.name}; its environments are ${allowed.join(', ')}`;
+}
+
+/** With no requesters listed, anyone may ask, but only in the channels the app is bound to (if it has any). */
+function channelRefusal(app: AppConfig, channel: string, policy: { requesters: { users: readonly string[]; usergroups: readonly string[] } }): string | null {
+  const open = policy.requesters.users.length === 0 && policy.requesters.usergroups.length === 0;
+  if (!open || app.slack.channels.length === 0 || app.slack.channels.includes(channel)) return null;
+  return `${app.name} is released from ${app.slack.channels.map((c) => `<#${c}>`).join(', ')}, not from this channel`;
+}
+
+function describe(command: Pick<ReleaseCommand, 'action' | 'app' | 'environment' | 'version'>): string {
+  return `${command.action} ${command.app}${command.version ? ` ${command.version}` : ''} in ${command.environment}`;
+}

@@ -1,0 +1,40 @@
+import type { RegionState } from '../core/model.js';
+import type { Action, PlanResult } from '../core/plan.js';
+
+/**
+ * What the Slack app needs from the clusters, injected by the entry point: the Slack room never
+ * talks to Kubernetes itself (it may import only queue, core and config).
+ */
+export interface ReleaseReader {
+  /** Observe and plan without changing anything: dry runs, approval requests, plan digests. */
+  preview(query: PlanQuery): Promise<PlanResult>;
+  /** Every region of the environment, in promotion order. */
+  status(app: string, environment: string): Promise<RegionState[]>;
+}
+
+export interface PlanQuery {
+  action: Action;
+  app: string;
+  environment: string;
+  version: string | null;
+  actor: string;
+}
+
+/** Log lines of the Slack room; never given a token or a secret. */
+export interface SlackLog {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export const consoleLog: SlackLog = {
+  info: (message) => console.log(message),
+  warn: (message) => console.warn(message),
+  error: (message) => console.error(message),
+};
+
+/** A short reason from anything thrown, without stack traces. */
+export function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message.split('\n')[0]?.slice(0, 300) ?? error.name;
+  return String(error).slice(0, 300);
+}

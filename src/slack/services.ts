@@ -1,0 +1,75 @@
+import type { WebClient } from '@slack/web-api';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { findEnvironment, type Config, type EnvironmentConfig } from '../config/index.js';
+import type { ApprovalPolicy } from '../core/approval.js';
+import type { AccessPolicy } from '../core/authorization.js';
+import { appendAudit, type AuditEntry } from '../queue/audit.js';
+import type { ApprovalGate } from './approval-gate.js';
+import type { ChannelPacer } from './channel-pacer.js';
+import { historyMessage } from './blocks.js';
+import { errorText, type ReleaseReader, type SlackLog } from './ports.js';
+import type { UsergroupCache } from './usergroup-cache.js';
+
+/** Everything a listener of the Slack app uses; built once by `createSlackApp`. */
+export interface SlackServices {
+  config: Config;
+  redis: Redis;
+  /** Redis key prefix of this installation (config `redis.prefix`). */
+  prefix: string;
+  queue: Queue;
+  gate: ApprovalGate;
+  groups: UsergroupCache;
+  reader: ReleaseReader;
+  client: WebClient;
+  log: SlackLog;
+  now: () => number;
+  /** Keeps chat.postMessage within Slack's per-channel pace, shared with the workers through Redis. */
+  pacer: ChannelPacer;
+}
+
+type PostArguments = Parameters<WebClient['chat']['postMessage']>[0] & { channel: string };
+
+/** chat.postMessage, paced per channel. */
+export async function postMessage(services: SlackServices, args: PostArguments): Promise<{ ts?: string | undefined }> {
+  await services.pacer.wait(args.channel);
+  return services.client.chat.postMessage(args);
+}
+
+/** Who may ask for and approve `action` here: the action's own lists where configured, else the environment's. */
+export function accessPolicy(environment: EnvironmentConfig, action: string): AccessPolicy {
+  const { requesters, approvers, actions } = environment.slack.approvals;
+  const own = Object.hasOwn(actions, action) ? actions[action as keyof typeof actions] : undefined;
+  return { requesters: own?.requesters ?? requesters, approvers: own?.approvers ?? approvers };
+}
+
+/** The approval part of the policy for `action`, as core's `applyReaction` takes it. */
+export function approvalPolicy(environment: EnvironmentConfig, action: string): ApprovalPolicy {
+  const { approveReaction, rejectReaction } = environment.slack.approvals;
+  return { approvers: accessPolicy(environment, action).approvers, approveReaction, rejectReaction };
+}
+
+export function environmentOf(services: SlackServices, name: string): EnvironmentConfig {
+  const environment = findEnvironment(services.config, name);
+  if (!environment) throw new Error(`unknown environment ${name}`);
+  return environment;
+}
+
+/** Append to the audit stream, and post the line to the environment's audit channel if it has one. */
+export async function audit(services: SlackServices, entry: AuditEntry): Promise<void> {
+  await appendAudit(services.redis, services.prefix, entry);
+  const channel = findEnvironment(services.config, entry.environment)?.slack.auditChannel;
+  if (channel === undefined) return;
+  const line = historyMessage([entry], { app: entry.app, environment: entry.environment });
+  await postMessage(services, { channel, text: `${entry.kind}: ${entry.app}${entry.version ? ` ${entry.version}` : ''} in ${entry.environment}${entry.actor ? ` by ${entry.actor}` : ''}`, blocks: line.blocks.slice(1) }).catch((error: unknown) => services.log.warn(`audit channel ${channel}: ${errorText(error)}`));
+}
+
+/** Slack calls whose failure must not stop the flow: logged, not thrown. */
+export async function bestEffort<T>(services: SlackServices, what: string, call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (error) {
+    services.log.warn(`${what}: ${errorText(error)}`);
+    return undefined;
+  }
+}
