@@ -1,0 +1,155 @@
+import type { ReleaseResult } from '../core/events.js';
+import type { RecordedMessage } from '../sandbox/slack/index.js';
+import { startTraffic, type Traffic, type TrafficCounters } from './traffic.js';
+import { indent, messageText } from './transcript.js';
+import { channel, people, type DemoWorld, type Person } from './world.js';
+
+export interface StoryStep {
+  title: string;
+  ok: boolean;
+  detail: string;
+  result: ReleaseResult | null;
+}
+
+export interface StoryOutcome {
+  steps: StoryStep[];
+  traffic: TrafficCounters;
+}
+
+const approve = 'white_check_mark';
+const waitMs = 60_000;
+
+/**
+ * Plays the release story as two Slack users, alice (asks) and bob (approves), printing the
+ * channel and each thread as a person would read them.
+ */
+export class Story {
+  readonly steps: StoryStep[] = [];
+  private traffic: Traffic | null = null;
+  private readonly liveVersions = new Set<string>();
+
+  constructor(
+    private readonly world: DemoWorld,
+    private readonly say: (line: string) => void,
+  ) {}
+
+  async play(): Promise<StoryOutcome> {
+    await this.gated('alice', 'deploy v1', 'bob');
+    await this.ungated('alice', 'bootstrap');
+    await this.gated('alice', 'promote v1', 'bob');
+    this.startUsers();
+    await this.gated('alice', 'deploy v2', 'carol');
+    await this.gated('alice', 'promote v2', 'bob', { selfApproveFirst: true });
+    await this.ungated('alice', 'rollback');
+    await this.ephemeral('alice', 'cleanup --dry-run', /cleanup|delete|keep/i);
+    await this.ephemeral('eve', 'status', /eu-west/);
+    // Sessions keep going a moment after the last switch, so late failures would show.
+    await sleep(1500);
+    const traffic = (await this.traffic?.stop()) ?? { sent: 0, failed: 0, failures: {}, versions: {}, wrongVersion: 0 };
+    return { steps: this.steps, traffic };
+  }
+
+  /** A production action: alice asks, an approver reacts, the job runs; wait for the summary. */
+  private async gated(requester: Person, command: string, approver: Person, options: { selfApproveFirst?: boolean } = {}): Promise<void> {
+    const root = await this.ask(requester, command);
+    if (!root) return;
+    if (options.selfApproveFirst) {
+      const before = this.world.standIn.ephemerals(channel).length;
+      await this.world.driver.reaction(people[requester], { channel, ts: root.ts }, approve);
+      this.say(`   ${requester} reacted :${approve}: to her own request`);
+      const told = await this.world.standIn.waitFor((s) => s.ephemerals(channel).slice(before).find((e) => e.user === people[requester]), 10_000);
+      this.say(indent(`(only ${requester} sees) ${messageText(told, this.world)}`, '   bot: '));
+    }
+    await sleep(300);
+    await this.world.driver.reaction(people[approver], { channel, ts: root.ts }, approve);
+    this.say(`   ${approver} reacted :${approve}:`);
+    await this.finish(command, root);
+  }
+
+  private async ungated(requester: Person, command: string): Promise<void> {
+    const root = await this.ask(requester, command);
+    if (root) await this.finish(command, root);
+  }
+
+  /** A command answered only to its user (dry run, status). */
+  private async ephemeral(requester: Person, command: string, expected: RegExp): Promise<void> {
+    this.say(`\n── ${requester}: /release ${command}`);
+    const { responseUrl } = await this.world.driver.slashCommand(people[requester], command, { channel });
+    const post = await this.world.standIn.waitFor((s) => s.responseUrlPosts().find((p) => p.url === responseUrl), 20_000);
+    const text = messageText(post, this.world);
+    this.say(indent(`(only ${requester} sees)\n${text}`, '   bot: '));
+    const ok = expected.test(text);
+    this.steps.push({ title: command, ok, detail: ok ? 'answered' : 'unexpected answer', result: null });
+  }
+
+  /** Sends the command; resolves with the root message it opened (approval request or "Queued"). */
+  private async ask(requester: Person, command: string): Promise<RecordedMessage | null> {
+    this.say(`\n── ${requester}: /release ${command}`);
+    const before = this.world.standIn.messages(channel).filter((m) => !m.thread_ts).length;
+    const sent = await this.world.driver.slashCommand(people[requester], command, { channel });
+    try {
+      const root = await this.world.standIn.waitFor((s) => s.messages(channel).filter((m) => !m.thread_ts)[before], 20_000);
+      this.say(indent(messageText(root, this.world), '   bot: '));
+      return root;
+    } catch {
+      const answer = this.world.standIn.responseUrlPosts().find((p) => p.url === sent.responseUrl);
+      const text = answer ? messageText(answer, this.world) : `no answer (HTTP ${sent.status})`;
+      this.say(indent(text, '   bot: '));
+      this.steps.push({ title: command, ok: false, detail: text, result: null });
+      return null;
+    }
+  }
+
+  /** Waits for the thread's summary, prints the thread, and records the job's result. */
+  private async finish(command: string, root: RecordedMessage): Promise<void> {
+    const { standIn } = this.world;
+    let summary: RecordedMessage;
+    try {
+      summary = await standIn.waitFor((s) => s.replies(channel, root.ts).find((m) => /\neu-west: /.test(m.history.at(-1)?.text ?? m.text ?? '')), waitMs);
+    } catch {
+      this.steps.push({ title: command, ok: false, detail: 'no summary in the thread within 60 s', result: null });
+      this.say('   (no summary in the thread within 60 s)');
+      return;
+    }
+    await sleep(1200); // the root message is updated with the final state right after the summary
+    const latestRoot = standIn.message(channel, root.ts) ?? root;
+    this.say(indent(`(root message now) ${messageText(latestRoot, this.world).split('\n')[0] ?? ''}`, '   bot: '));
+    for (const reply of standIn.replies(channel, root.ts)) {
+      this.say(indent(messageText(reply, this.world), '   │ '));
+      if (reply !== summary) this.say('   │');
+    }
+    const result = await this.resultOf(command);
+    const ok = result?.outcome === 'succeeded';
+    if (result && ok) for (const region of result.regions) if (region.to && (region.outcome === 'switched' || region.outcome === 'already-live')) this.liveVersions.add(region.to);
+    this.steps.push({ title: command, ok, detail: result ? result.outcome : 'no job result', result });
+  }
+
+  /** The newest finished job for this command, from the queue (the job's return value is its result). */
+  private async resultOf(command: string): Promise<ReleaseResult | null> {
+    const [action, version] = command.split(' ');
+    const queue = this.world.queue;
+    const jobs = await queue.getJobs(['completed'], 0, 50, false);
+    const match = jobs
+      .filter((job) => job.name === action && (version === undefined || (job.data as { version?: string }).version === version))
+      .sort((a, b) => (b.finishedOn ?? 0) - (a.finishedOn ?? 0))[0];
+    return (match?.returnvalue as ReleaseResult | undefined) ?? null;
+  }
+
+  private startUsers(): void {
+    this.traffic = startTraffic({
+      targets: this.world.sandbox.regions.map((r) => ({ url: r.ingressUrl, region: r.name })),
+      concurrency: 4,
+      pauseMs: 5,
+      sessionVersions: () => [...this.liveVersions],
+    });
+    this.say('\n   (users start arriving: new users on /, existing sessions on /<their version>/app.js, in both regions)');
+  }
+
+  trafficNow(): TrafficCounters | null {
+    return this.traffic?.counters() ?? null;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,172 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBot, type RunningBot } from '../bot.js';
+import type { Queue } from 'bullmq';
+import { parseConfig, type Config } from '../config/index.js';
+import { queueSettingsOf } from '../queue/connection.js';
+import { createReleaseQueue } from '../queue/release-queue.js';
+import { startSandbox, type Sandbox } from '../sandbox/sandbox.js';
+import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../sandbox/slack/index.js';
+import { ClusterDirectory } from '../wiring/release-environment.js';
+import { ensureRedis, type DemoRedis } from './redis.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export const people = {
+  alice: 'U0000ALICE',
+  bob: 'U00000BOB',
+  carol: 'U000CAROL',
+  eve: 'U00000EVE',
+} as const;
+export type Person = keyof typeof people;
+export const channel = 'C0RELEASES';
+const signingSecret = `demo-${randomBytes(8).toString('hex')}`;
+
+export interface DemoWorld {
+  sandbox: Sandbox;
+  redis: DemoRedis;
+  standIn: SlackStandIn;
+  driver: SlackDriver;
+  bot: RunningBot;
+  /** The release queue, read for the jobs' results (their return values). */
+  queue: Queue;
+  config: Config;
+  configPath: string;
+  workers: ChildProcess[];
+  names: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything the demo runs, all real except the far sides: two sandbox regions (Kubernetes),
+ * Redis, the Slack stand-in (slack.com), the bot (src/bot.ts) over HTTP, and worker processes
+ * (jobs/worker.ts) exactly as the Procfile starts them.
+ */
+export async function startDemoWorld(env: NodeJS.ProcessEnv, say: (line: string) => void, options: { workers?: number } = {}): Promise<DemoWorld> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    const redis = await ensureRedis(env);
+    cleanups.push(() => redis.stop());
+    say(`redis      ${redis.url} (${redis.origin === 'started' ? 'started for the demo' : redis.origin === 'REDIS_URL' ? 'from REDIS_URL' : 'already running'})`);
+
+    const dir = await mkdtemp(path.join(tmpdir(), 'cutover-demo-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const sandbox = await startSandbox({ readyDelayMs: 600, proxySyncDelayMs: 150, graceScale: 0.5, kubeconfigPath: path.join(dir, 'kubeconfig') });
+    cleanups.push(() => sandbox.stop());
+    for (const region of sandbox.regions) say(`region     ${region.name.padEnd(8)} API ${region.apiUrl}  ingress ${region.ingressUrl}`);
+    say(`kubeconfig ${sandbox.kubeconfigPath}`);
+
+    const standIn = await startSlackStandIn({ rateLimitPerChannelPerSecond: 1 });
+    cleanups.push(() => standIn.close());
+    const names = Object.fromEntries(standIn.users().map((u) => [u.id, u.name]));
+
+    const prefix = `cutover-demo-${randomBytes(4).toString('hex')}`;
+    const configText = demoConfig(sandbox, prefix);
+    const configPath = path.join(dir, 'cutover.json');
+    await writeFile(configPath, configText);
+    const secrets = { SLACK_BOT_TOKEN: standIn.botToken, SLACK_SIGNING_SECRET: signingSecret, SLACK_API_URL: standIn.apiUrl, REDIS_URL: redis.url };
+    const config = parseConfig(configText, secrets, configPath);
+
+    const quiet = { info: () => undefined, warn: () => undefined, error: (m: string) => say(`bot error: ${m}`) };
+    const bot = await startBot({ config, clusters: new ClusterDirectory(), port: 0, host: '127.0.0.1', log: quiet });
+    cleanups.push(() => bot.stop());
+    say(`slack bot  http://127.0.0.1:${bot.port}/slack/events (HTTP receiver, signed requests) against the Slack stand-in ${standIn.apiUrl}`);
+    const driver = createSlackDriver({ botUrl: `http://127.0.0.1:${bot.port}/slack/events`, signingSecret, standIn });
+
+    const queue = createReleaseQueue(queueSettingsOf(config));
+    cleanups.push(() => queue.close());
+
+    const workers: ChildProcess[] = [];
+    cleanups.push(() => stopWorkers(workers));
+    const count = options.workers ?? 2;
+    await Promise.all(Array.from({ length: count }, () => startWorker(configPath, { ...env, ...secrets, CUTOVER_CONFIG: '' }, workers)));
+    say(`workers    ${count} processes: node --import tsx jobs/worker.ts`);
+
+    return { sandbox, redis, standIn, driver, bot, queue, config, configPath, workers, names, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function demoConfig(sandbox: Sandbox, prefix: string): string {
+  const config = {
+    redis: { prefix },
+    apps: {
+      shop: {
+        image: 'registry.example.com/shop:{version}',
+        replicas: 2,
+        terminationGracePeriodSeconds: 4,
+        slack: { channels: [channel] },
+      },
+    },
+    environments: {
+      production: {
+        protected: true,
+        defaultFor: ['deploy', 'promote', 'rollback', 'cleanup', 'bootstrap', 'status', 'history'],
+        regions: sandbox.regions.map((r) => ({ name: r.name, kubeconfig: sandbox.kubeconfigPath, context: r.name, namespace: 'production', liveUrl: r.ingressUrl })),
+        policy: {
+          bakeSeconds: 1,
+          readyTimeoutSeconds: 30,
+          verifyTimeoutSeconds: 15,
+          healthSamples: 10,
+          retention: { keep: 1, minAgeSinceLiveHours: 0, graceAfterInstallHours: 0 },
+        },
+        slack: {
+          approvals: {
+            required: 1,
+            approvers: { users: [people.bob, people.carol] },
+            requesters: { users: [people.alice, people.bob] },
+            expiresMinutes: 10,
+          },
+        },
+      },
+    },
+  };
+  return JSON.stringify(config, null, 2);
+}
+
+function startWorker(configPath: string, env: NodeJS.ProcessEnv, workers: ChildProcess[]): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'jobs/worker.ts', '--config', configPath], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  workers.push(child);
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`a worker did not start within 30 s:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (output.includes('"worker ready"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+      // Keep only the tail, for the error above.
+      if (output.length > 20_000) output = output.slice(-10_000);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`a worker exited with code ${code}:\n${output}`));
+    });
+  });
+}
+
+async function stopWorkers(workers: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    workers.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
+}
