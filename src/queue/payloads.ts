@@ -1,17 +1,7 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
 import { appRefusal, versionRefusal } from '../core/version.js';
 import { isJobKind, type JobKind } from './names.js';
-
-/** Where a job stands, recorded after each step so a retry resumes instead of repeating. */
-export const cursorSchema = z.object({
-  phase: z.enum(['forward', 'compensating', 'done']),
-  /** Plan steps already done (forward) or compensation steps already done (compensating). */
-  completedSteps: z.number().int().min(0),
-  /** Set once a failure turned the job around: what failed and the inverse steps already run. */
-  compensation: z.looseObject({ reason: z.string(), completedSteps: z.number().int().min(0) }).optional(),
-});
-export type Cursor = z.infer<typeof cursorSchema>;
 
 // BullMQ custom job ids must not contain ":" and must not be integers.
 const requestId = z
@@ -37,7 +27,6 @@ const base = z.object({
   dryRun: z.boolean().optional(),
   /** Digest of the plan the approver saw; the runner refuses to run a different plan. */
   planDigest: z.string().optional(),
-  cursor: cursorSchema.optional(),
   /** Set by enqueueRelease: tells a fresh add from a duplicate of an existing job. */
   enqueueId: z.string().optional(),
 });
@@ -87,10 +76,4 @@ export function payloadVersion(payload: ReleasePayload): string | null {
   if ('toVersion' in payload) return payload.toVersion ?? null;
   if ('version' in payload) return payload.version ?? null;
   return null;
-}
-
-/** Record the cursor after a step. `updateData` replaces the whole data, so merge first. */
-export async function recordCursor(job: Job, cursor: Cursor): Promise<void> {
-  const data = { ...(job.data as object), cursor };
-  await job.updateData(data);
 }

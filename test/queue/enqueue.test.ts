@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { enqueueRelease } from '../../src/queue/enqueue.js';
-import { parsePayload, recordCursor } from '../../src/queue/payloads.js';
+import { parsePayload } from '../../src/queue/payloads.js';
 import { createReleaseQueue, createReleaseWorker } from '../../src/queue/release-queue.js';
 import { deleteKeys, eventually, redisUrl, testPrefix, testRedis } from './redis-fixture.js';
 
@@ -100,20 +100,5 @@ describe('job payloads', () => {
     expect(parsePayload('cleanup', { ...base, source: 'scheduler' })).toMatchObject({ source: 'scheduler' });
     expect(parsePayload('bootstrap', base)).toMatchObject({ app: 'shop' });
     expect(() => parsePayload('deploy', base)).toThrow(/version:/);
-  });
-
-  it('a job records its cursor without losing its payload', async () => {
-    const cursorQueue = createReleaseQueue({ redisUrl, prefix: `${prefix}-cursor` });
-    await enqueueRelease(cursorQueue, 'promote', promote('req-cursor'));
-    const seen: unknown[] = [];
-    const worker = createReleaseWorker({ redisUrl, prefix: `${prefix}-cursor` }, async (job) => {
-      await recordCursor(job, { phase: 'forward', completedSteps: 3 });
-      seen.push(parsePayload(job.name, job.data));
-    });
-    workers.push(worker);
-    await eventually(async () => seen.length === 1, 'the job to run');
-    expect(seen[0]).toMatchObject({ version: 'v42', cursor: { phase: 'forward', completedSteps: 3 } });
-    await worker.close();
-    await cursorQueue.close();
   });
 });
