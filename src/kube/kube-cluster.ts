@@ -221,7 +221,9 @@ export class KubeCluster implements Cluster {
       });
       if (isAlreadyLive(service.spec?.selector, app.labelKeys, request.to)) return { patched: maybeWritten, patchMs: 0 };
       const current = liveStateOf(service, app.labelKeys).version;
-      const body = selectorSwitchPatch(app.labelKeys, { ...request, previous: current ?? request.from }, service.metadata?.resourceVersion);
+      // A compensation names the rollback target to put back; otherwise it is what was live.
+      const previous = request.previous !== undefined ? request.previous : (current ?? request.from);
+      const body = selectorSwitchPatch(app.labelKeys, { ...request, previous }, service.metadata?.resourceVersion);
       const started = performance.now();
       try {
         await this.once({ resource: 'services', verb: 'patch' }, name, () =>

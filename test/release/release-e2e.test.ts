@@ -185,6 +185,25 @@ describe('a release, step by step, against two sandbox regions', () => {
     for (const state of states) expect(state.versions.map((v) => v.version).sort()).toEqual(['v1', 'v2', 'v3']);
   });
 
+  it('a compensation puts back the rollback target recorded before the failed promotion', async () => {
+    const { apps } = api('us-east');
+    const result = await release('promote', 'v3', async (event) => {
+      if (event.type === 'step-finished' && event.step.region === 'us-east' && event.step.kind === 'precheck') {
+        await apps.patchNamespacedDeployment({ name: 'shop-v3', namespace: 'production', body: [{ op: 'replace', path: '/spec/replicas', value: 0 }] });
+      }
+    });
+    await apps.patchNamespacedDeployment({ name: 'shop-v3', namespace: 'production', body: [{ op: 'replace', path: '/spec/replicas', value: 2 }] });
+    expect(result.outcome).toBe('rolled-back');
+    expect(await liveSelectors()).toEqual({ 'eu-west': 'v2', 'us-east': 'v2' });
+    for (const region of world.sandbox.regions) {
+      const service = await api(region.name).core.readNamespacedService({ name: 'shop', namespace: 'production' });
+      // Not v3, the version that just failed: `rollback` must still go to v1.
+      expect(service.metadata?.annotations?.['cutover.dev/previous-version']).toBe('v1');
+    }
+    const { env, app } = environment();
+    await Promise.all(env.regions.map(({ target }) => target.cluster.waitForReady(app, 'v3', 2, { timeoutMs: 10_000 })));
+  });
+
   it('with onRegionUnreachable "hold", keeps region 1 switched, says so, and finishes when resumed', async () => {
     const { env, app } = environment();
     const holding = { ...env, policy: { ...env.policy, onRegionUnreachable: 'hold' as const } };
