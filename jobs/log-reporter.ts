@@ -1,38 +1,23 @@
 import type { Job } from 'bullmq';
 import type { ProgressEvent, Reporter } from '../src/core/events.js';
 import { describeStep } from '../src/core/render-plan.js';
+import { logger } from '../src/observability/log.js';
 import type { ReleasePayload } from '../src/queue/payloads.js';
 import { formatMs, summaryLines } from '../src/release/summary-text.js';
 
-/** Where log lines go; stdout by default. */
-export type LineSink = (line: string) => void;
-
-const stdoutSink: LineSink = (line) => {
-  process.stdout.write(`${line}\n`);
-};
-
 /**
- * The worker's reporter until the Slack thread reporter plugs in: one line per event in the job's
- * log (visible in any BullMQ dashboard) and one JSON line on stdout for the platform's log stack.
+ * The worker's reporter beside the Slack thread: one line per event in the job's log (visible in
+ * any BullMQ dashboard) and one structured log line for the platform's log stack (fields job,
+ * kind, app, environment, requestId, event; msg the readable line).
  */
-export function createLogReporter(job: Job, payload: ReleasePayload, sink: LineSink = stdoutSink): Reporter {
+export function createLogReporter(job: Job, payload: ReleasePayload): Reporter {
   return {
     async report(event: ProgressEvent): Promise<void> {
       const text = describeEvent(event);
       if (text === null) return;
-      sink(
-        JSON.stringify({
-          time: new Date().toISOString(),
-          level: event.type === 'finished' && event.result.outcome !== 'succeeded' ? 'warn' : 'info',
-          job: job.id,
-          kind: job.name,
-          app: payload.app,
-          environment: payload.environment,
-          requestId: payload.requestId,
-          event: event.type,
-          msg: text,
-        }),
-      );
+      const fields = { job: job.id, kind: job.name, app: payload.app, environment: payload.environment, requestId: payload.requestId, event: event.type };
+      if (event.type === 'finished' && event.result.outcome !== 'succeeded') logger().warn(fields, text);
+      else logger().info(fields, text);
       await job.log(text);
     },
   };

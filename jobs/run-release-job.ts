@@ -5,6 +5,8 @@ import type { ProgressEvent, ReleaseResult, Reporter } from '../src/core/events.
 import { describeJob, leaseNeededFor, versionsToMarkInUse, type LeaseRequest } from '../src/core/exclusion.js';
 import type { AppSpec } from '../src/core/model.js';
 import type { Plan } from '../src/core/plan.js';
+import { logger } from '../src/observability/log.js';
+import { leaseWaitsTotal, queueWaitSeconds } from '../src/observability/metrics.js';
 import { appendAudit, appendAuditOnce, type AuditEntry, type AuditKind } from '../src/queue/audit.js';
 import { markInUse, unmarkInUse, versionsInUse } from '../src/queue/in-use.js';
 import { acquireLease, LeaseKeeper, LostLeaseError } from '../src/queue/lease.js';
@@ -87,7 +89,11 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
   const { redis, prefix } = context;
 
   const acquired = await acquireLease(redis, key, holder, ttlMs, describeJob(leaseRequest));
-  if ('heldBy' in acquired) return waitForLease(job, token, acquired, { leaseKey: key, redis, retryMs: context.leaseRetryMs ?? 2_000 });
+  if ('heldBy' in acquired) {
+    leaseWaitsTotal.inc({ kind: spec.kind });
+    logger().debug({ heldBy: acquired.heldBy, holderDoes: acquired.description }, 'waiting for the lease');
+    return waitForLease(job, token, acquired, { leaseKey: key, redis, retryMs: context.leaseRetryMs ?? 2_000 });
+  }
 
   const marked = versionsToMarkInUse(leaseRequest);
   const markAll = () => Promise.all(marked.map((v) => markInUse(redis, prefix, payload.app, payload.environment, v, holder, ttlMs)));
@@ -98,6 +104,7 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
     await markAll();
     const request: ReleaseRequest = { action: spec.kind, app, version, actor: payload.requestedBy };
     let cursor = readRunCursor(job.data);
+    if (!cursor && job.attemptsMade === 0 && job.processedOn) queueWaitSeconds.observe({ kind: spec.kind }, Math.max(0, job.processedOn - job.timestamp) / 1000);
     await audit(context, payload, 'started', version, cursor ? `resumed at step ${cursor.completed + 1} by job ${holder}` : `job ${holder}`);
     const inUse = spec.kind === 'cleanup' ? await versionsInUse(redis, prefix, payload.app, payload.environment) : [];
     preparation = await spec.prepare?.({ job, payload, request, env, context, holder, ttlMs, inUse, cursor });

@@ -1,11 +1,15 @@
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import { ConfigError, environmentsOf, findApp, findEnvironment, loadConfig, resolveConfigPath, type Config } from '../src/config/index.js';
+import { startMetricsServer, type MetricsServer } from '../src/observability/http.js';
+import { configureLogging, logger } from '../src/observability/log.js';
+import { collectProcessMetrics, workerRegistry } from '../src/observability/metrics.js';
 import { createRedis, queueSettingsOf } from '../src/queue/connection.js';
 import { createReleaseQueue, createReleaseWorker } from '../src/queue/release-queue.js';
 import { syncCleanupSchedulers, type CleanupSchedule } from '../src/queue/scheduler.js';
 import { workerThreadReporters } from '../src/slack/thread-reporter.js';
 import { ClusterDirectory } from '../src/wiring/release-environment.js';
+import { kubeconfigProblem, redisProblem } from '../src/wiring/preflight.js';
 import { createLogReporter } from './log-reporter.js';
 import { createReleaseProcessor } from './processor.js';
 import type { EnvironmentFor } from './run-release-job.js';
@@ -13,7 +17,7 @@ import type { EnvironmentFor } from './run-release-job.js';
 /** The worker process (Procfile `worker:`): runs release jobs until SIGTERM or SIGINT. */
 
 function log(level: 'info' | 'warn' | 'error', msg: string, extra: Record<string, unknown> = {}): void {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, pid: process.pid, msg, ...extra })}\n`);
+  logger()[level](extra, msg);
 }
 
 function readConfig(): Config {
@@ -24,6 +28,15 @@ function readConfig(): Config {
     process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
     process.exit(2);
   }
+}
+
+/** Fail at start, in one line, on what would otherwise fail every job (kubeconfig) or retry forever (Redis). */
+async function preflight(config: Config): Promise<void> {
+  const kubeconfig = kubeconfigProblem(config);
+  const problem = kubeconfig ?? (await redisProblem(config.runtime.redis));
+  if (problem === null) return;
+  process.stderr.write(`cutover worker: cannot start: ${problem}\n`);
+  process.exit(kubeconfig ? 2 : 1);
 }
 
 /** One cleanup scheduler per app and environment whose policy names a cron. */
@@ -45,6 +58,8 @@ function environmentResolver(config: Config, clusters: ClusterDirectory): Enviro
 }
 
 const config = readConfig();
+configureLogging({ level: config.runtime.logLevel, secrets: config.runtime.secrets.values(), base: { process: 'worker' } });
+await preflight(config);
 const settings = queueSettingsOf(config);
 const redis = createRedis(config.runtime.redis, 'client');
 const queue = createReleaseQueue(settings);
@@ -73,12 +88,14 @@ worker.on('error', (error) => log('error', `worker: ${error.message}`));
 worker.on('failed', (job, error) => log('warn', `job failed: ${error.message}`, { job: job?.id, kind: job?.name }));
 
 let stopping = false;
+let metricsServer: MetricsServer | undefined;
 async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log('info', `${signal}: taking no new jobs; letting the current steps finish`);
   shutdown.abort();
   await worker.close();
+  await metricsServer?.close();
   await queue.close().catch(() => undefined);
   await redis.quit().catch(() => undefined);
   log('info', 'stopped');
@@ -90,4 +107,9 @@ process.on('SIGINT', () => void stop('SIGINT'));
 const synced = await syncCleanupSchedulers(queue, cleanupSchedules(config));
 log('info', 'cleanup schedulers declared', { ...synced });
 await worker.waitUntilReady();
+if (config.worker.metricsPort !== null) {
+  collectProcessMetrics(workerRegistry);
+  metricsServer = await startMetricsServer(workerRegistry, { port: config.worker.metricsPort });
+  log('info', 'metrics server listening', { metricsPort: metricsServer.port });
+}
 log('info', 'worker ready', { prefix: settings.prefix, concurrency: config.worker.concurrency });

@@ -1,12 +1,17 @@
 import { pathToFileURL } from 'node:url';
 import type { Redis } from 'ioredis';
 import { ConfigError, findApp, findEnvironment, loadConfig, resolveConfigPath, type Config } from './config/index.js';
+import { configureLogging, logger } from './observability/log.js';
+import { collectProcessMetrics, webRegistry } from './observability/metrics.js';
+import { createReadiness } from './observability/readiness.js';
 import { createRedis, queueSettingsOf } from './queue/connection.js';
 import { versionsInUse } from './queue/in-use.js';
 import { createReleaseQueue } from './queue/release-queue.js';
 import { observeEnvironment, previewRelease } from './release/release.js';
-import { createSlackApp, type SlackBot } from './slack/app.js';
-import { consoleLog, errorText, type ReleaseReader, type SlackLog } from './slack/ports.js';
+import { createSlackApp, redisReadiness, type SlackBot } from './slack/app.js';
+import { errorText, structuredLog, type ReleaseReader, type SlackLog } from './slack/ports.js';
+import { kubeconfigProblem, redisProblem } from './wiring/preflight.js';
+import { regionReadiness } from './wiring/readiness.js';
 import { ClusterDirectory } from './wiring/release-environment.js';
 
 /**
@@ -22,6 +27,8 @@ export interface BotOptions {
   host?: string;
   log?: SlackLog;
   sweepIntervalMs?: number;
+  /** How long a /readyz answer is reused (default 3 s). */
+  readinessCacheMs?: number;
 }
 
 export interface RunningBot {
@@ -62,13 +69,19 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     await queue.close().catch(() => undefined);
     redis.disconnect();
   };
+  const clusters = options.clusters ?? new ClusterDirectory();
+  // /readyz: Redis answers and so does every region's API.
+  const readiness = createReadiness([redisReadiness(redis), ...regionReadiness(config, clusters)], {
+    ...(options.readinessCacheMs !== undefined ? { cacheMs: options.readinessCacheMs } : {}),
+  });
   let bot: SlackBot;
   try {
     bot = createSlackApp({
       config,
-      reader: releaseReader(config, options.clusters ?? new ClusterDirectory(), redis),
+      reader: releaseReader(config, clusters, redis),
       redis,
       queue,
+      readiness,
       ...(options.log ? { log: options.log } : {}),
       ...(options.sweepIntervalMs !== undefined ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
       healthPort: options.port ?? config.runtime.port,
@@ -96,19 +109,27 @@ async function main(): Promise<void> {
     console.error(error instanceof ConfigError ? error.message : `cutover bot: ${errorText(error)}`);
     process.exit(2);
   }
+  configureLogging({ level: config.runtime.logLevel, secrets: config.runtime.secrets.values(), base: { process: 'web' } });
+  collectProcessMetrics(webRegistry);
+  const kubeconfig = kubeconfigProblem(config);
+  const problem = kubeconfig ?? (await redisProblem(config.runtime.redis));
+  if (problem !== null) {
+    console.error(`cutover bot: cannot start: ${problem}`);
+    process.exit(kubeconfig ? 2 : 1);
+  }
   let running: RunningBot;
   try {
-    running = await startBot({ config, log: consoleLog });
+    running = await startBot({ config, log: structuredLog });
   } catch (error) {
     console.error(`cutover bot: cannot start: ${slackStartError(error)}`);
     process.exit(1);
   }
-  consoleLog.info(`cutover bot: ${running.bot.mode === 'socket' ? 'Socket Mode' : 'HTTP'}, /healthz on port ${running.port}`);
+  logger().info({ mode: running.bot.mode, port: running.port }, `cutover bot: ${running.bot.mode === 'socket' ? 'Socket Mode' : 'HTTP'}, /healthz, /readyz and /metrics on port ${running.port}`);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    consoleLog.info(`cutover bot: ${signal}, stopping`);
+    logger().info(`cutover bot: ${signal}, stopping`);
     void running.stop().finally(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

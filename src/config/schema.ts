@@ -211,6 +211,8 @@ export const workerSchema = z
     stalledIntervalMs: z.int().min(250).default(15_000),
     /** Times a job may stall before it is failed. */
     maxStalledCount: z.int().min(0).default(3),
+    /** Port of the worker's own HTTP server (GET /metrics, /healthz); absent or null: none. 0: a free port. */
+    metricsPort: z.int().min(0).max(65535).nullable().default(null),
   })
   .prefault({});
 

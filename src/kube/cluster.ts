@@ -54,4 +54,6 @@ export interface Cluster {
   waitForEndpoints(app: AppSpec, serviceName: string, version: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<{ convergedMs: number; endpoints: EndpointView[] }>;
   /** Delete the version's Deployment, Service and route; absent objects are fine. */
   deleteVersion(app: AppSpec, version: string): Promise<void>;
+  /** One cheap request (GET /version), no retries: resolves when the API server answers. For readiness probes. */
+  ping(options?: { timeoutMs?: number }): Promise<void>;
 }

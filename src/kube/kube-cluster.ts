@@ -7,6 +7,7 @@ import {
   NetworkingV1Api,
   Observable,
   PatchStrategy,
+  VersionApi,
   Watch,
   setHeaderOptions,
   type ConfigurationOptions,
@@ -18,6 +19,7 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import type { AppSpec, InstalledVersion, RegionState } from '../core/model.js';
+import { logger } from '../observability/log.js';
 import type { LabelKeys } from '../core/names.js';
 import { annotations, defaultLabelKeys, liveNames, versionNames } from '../core/names.js';
 import { appRefusal, compareNewestFirst, versionRefusal } from '../core/version.js';
@@ -80,6 +82,7 @@ export class KubeCluster implements Cluster {
   private readonly networking: NetworkingV1Api;
   private readonly custom: CustomObjectsApi;
   private readonly discovery: DiscoveryV1Api;
+  private readonly versionApi: VersionApi;
   private readonly watcher: Watch;
   private readonly policy: RetryPolicy;
   private readonly pollIntervalMs: number;
@@ -95,6 +98,7 @@ export class KubeCluster implements Cluster {
     this.networking = kc.makeApiClient(NetworkingV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.discovery = kc.makeApiClient(DiscoveryV1Api);
+    this.versionApi = kc.makeApiClient(VersionApi);
     this.watcher = new Watch(kc);
     this.policy = { ...defaultRetryPolicy, ...options.retry };
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
@@ -150,14 +154,14 @@ export class KubeCluster implements Cluster {
         { region: this.region },
       );
     }
-    const apply = this.options(PatchStrategy.ServerSideApply);
+    const apply = PatchStrategy.ServerSideApply;
     const deployment = versionDeployment(app, version, this.namespace, by);
-    await this.call({ resource: 'deployments', verb: 'patch' }, names.deployment, () =>
-      this.apps.patchNamespacedDeployment({ name: names.deployment, namespace: this.namespace, body: deployment, fieldManager, force: true }, apply),
+    await this.call({ resource: 'deployments', verb: 'patch' }, names.deployment, (o) =>
+      this.apps.patchNamespacedDeployment({ name: names.deployment, namespace: this.namespace, body: deployment, fieldManager, force: true }, withContentType(o, apply)),
     );
     const service = versionService(app, version, this.namespace);
-    await this.call({ resource: 'services', verb: 'patch' }, names.service, () =>
-      this.core.patchNamespacedService({ name: names.service, namespace: this.namespace, body: service, fieldManager, force: true }, apply),
+    await this.call({ resource: 'services', verb: 'patch' }, names.service, (o) =>
+      this.core.patchNamespacedService({ name: names.service, namespace: this.namespace, body: service, fieldManager, force: true }, withContentType(o, apply)),
     );
     await this.routes(app).apply(versionRoute(app, version, this.namespace));
   }
@@ -208,7 +212,6 @@ export class KubeCluster implements Cluster {
     this.checkApp(app);
     this.checkVersion(app, request.to);
     const name = liveNames(app.name).service;
-    const mergePatch = this.options(PatchStrategy.MergePatch);
     // A patch that failed without an answer may still have been applied; if the re-read then finds
     // the target live, that write was (most likely) ours.
     let maybeWritten = false;
@@ -226,8 +229,11 @@ export class KubeCluster implements Cluster {
       const body = selectorSwitchPatch(app.labelKeys, { ...request, previous }, service.metadata?.resourceVersion);
       const started = performance.now();
       try {
-        await this.once({ resource: 'services', verb: 'patch' }, name, () =>
-          this.core.patchNamespacedService({ name, namespace: this.namespace, body, fieldManager }, mergePatch),
+        await this.once(
+          { resource: 'services', verb: 'patch' },
+          name,
+          (o) => this.core.patchNamespacedService({ name, namespace: this.namespace, body, fieldManager }, withContentType(o, PatchStrategy.MergePatch)),
+          attempt,
         );
       } catch (error) {
         const failure = toKubeError(error);
@@ -306,8 +312,8 @@ export class KubeCluster implements Cluster {
     const name = versionNames(app.name, version).deployment;
     const body = { metadata: { annotations: { [annotations.retiredAt]: at.toISOString() } } };
     try {
-      await this.call({ resource: 'deployments', verb: 'patch' }, name, () =>
-        this.apps.patchNamespacedDeployment({ name, namespace: this.namespace, body, fieldManager }, this.options(PatchStrategy.MergePatch)),
+      await this.call({ resource: 'deployments', verb: 'patch' }, name, (o) =>
+        this.apps.patchNamespacedDeployment({ name, namespace: this.namespace, body, fieldManager }, withContentType(o, PatchStrategy.MergePatch)),
       );
     } catch {
       // the switch itself succeeded; the missing annotation is visible in `status`
@@ -342,7 +348,7 @@ export class KubeCluster implements Cluster {
   private routes(app: AppSpec): RouteOps {
     const kind = routeKindOf(app);
     const namespace = this.namespace;
-    const apply = this.options(PatchStrategy.ServerSideApply);
+    const apply = PatchStrategy.ServerSideApply;
     if (kind.resource === 'ingresses') {
       return {
         kind: kind.kind,
@@ -352,7 +358,9 @@ export class KubeCluster implements Cluster {
         create: (body) => this.call({ resource: 'ingresses', verb: 'create' }, body.metadata?.name, (o) => this.networking.createNamespacedIngress({ namespace, body: body as V1Ingress, fieldManager }, o)),
         apply: (body) => {
           const name = body.metadata?.name ?? '';
-          return this.call({ resource: 'ingresses', verb: 'patch' }, name, () => this.networking.patchNamespacedIngress({ name, namespace, body: body as V1Ingress, fieldManager, force: true }, apply));
+          return this.call({ resource: 'ingresses', verb: 'patch' }, name, (o) =>
+            this.networking.patchNamespacedIngress({ name, namespace, body: body as V1Ingress, fieldManager, force: true }, withContentType(o, apply)),
+          );
         },
         remove: (name) => this.call({ resource: 'ingresses', verb: 'delete' }, name, (o) => this.networking.deleteNamespacedIngress({ name, namespace, propagationPolicy: 'Background' }, o)),
       };
@@ -368,15 +376,43 @@ export class KubeCluster implements Cluster {
       create: (body) => this.call({ resource: 'httproutes', verb: 'create' }, body.metadata?.name, (o) => this.custom.createNamespacedCustomObject({ ...target, body, fieldManager }, o)),
       apply: (body) => {
         const name = body.metadata?.name ?? '';
-        return this.call({ resource: 'httproutes', verb: 'patch' }, name, () => this.custom.patchNamespacedCustomObject({ ...target, name, body, fieldManager, force: true }, apply));
+        return this.call({ resource: 'httproutes', verb: 'patch' }, name, (o) =>
+          this.custom.patchNamespacedCustomObject({ ...target, name, body, fieldManager, force: true }, withContentType(o, apply)),
+        );
       },
       remove: (name) => this.call({ resource: 'httproutes', verb: 'delete' }, name, (o) => this.custom.deleteNamespacedCustomObject({ ...target, name, propagationPolicy: 'Background' }, o)),
     };
   }
 
+  async ping(options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 3_000;
+    const started = performance.now();
+    let status: number | undefined;
+    const middleware: ObservableMiddleware[] = [
+      {
+        pre: (request) => {
+          request.setSignal(AbortSignal.timeout(timeoutMs));
+          return new Observable(Promise.resolve(request));
+        },
+        post: (response) => {
+          status = response.httpStatusCode;
+          return new Observable(Promise.resolve(response));
+        },
+      },
+    ];
+    try {
+      await this.versionApi.getCode({ middleware, middlewareMergeStrategy: 'append' });
+      logger().debug({ region: this.region, verb: 'get', resource: 'version', status: status ?? 200, ms: Math.round(performance.now() - started), attempt: 1 }, 'kube call');
+    } catch (error) {
+      const failure = toKubeError(error, { region: this.region, verb: 'get', resource: 'version' });
+      logger().info({ region: this.region, verb: 'get', resource: 'version', status: failure.status ?? status ?? null, ms: Math.round(performance.now() - started), attempt: 1, error: failure.code }, 'kube call failed');
+      throw failure;
+    }
+  }
+
   /** One API call with the transient-failure retry policy. */
   private call<T>(permission: Permission, name: string | undefined, run: (options: ConfigurationOptions) => Promise<T>): Promise<T> {
-    return withRetry(() => this.once(permission, name, run), {
+    return withRetry((attempt) => this.once(permission, name, run, attempt), {
       policy: this.policy,
       // A conflict is not retried blindly: only the caller can re-read and decide again.
       isRetryable: (error) => isKubeError(error) && error.transient && error.code !== 'conflict',
@@ -384,12 +420,36 @@ export class KubeCluster implements Cluster {
     });
   }
 
-  /** One API call, one attempt; failures become KubeErrors that name the operation. */
-  private async once<T>(permission: Permission, name: string | undefined, run: (options: ConfigurationOptions) => Promise<T>): Promise<T> {
+  /**
+   * One API call, one attempt; failures become KubeErrors that name the operation. Each attempt
+   * is one log line (debug; info when it failed), carrying the request context of the job.
+   */
+  private async once<T>(permission: Permission, name: string | undefined, run: (options: ConfigurationOptions) => Promise<T>, attempt = 1): Promise<T> {
+    const started = performance.now();
+    let status: number | undefined;
+    const seen: ObservableMiddleware = {
+      pre: (request) => new Observable(Promise.resolve(request)),
+      post: (response) => {
+        status = response.httpStatusCode;
+        return new Observable(Promise.resolve(response));
+      },
+    };
+    const line = { region: this.region, verb: permission.verb, resource: permission.resource, name: name ?? null, attempt };
     try {
-      return await run(this.options());
+      const result = await run({ middleware: [this.timeout, seen], middlewareMergeStrategy: 'append' });
+      const fields = { ...line, status: status ?? null, ms: Math.round(performance.now() - started) };
+      // A call that needed retries is worth seeing at info: it says the API was struggling.
+      if (attempt > 1) logger().info(fields, 'kube call');
+      else logger().debug(fields, 'kube call');
+      return result;
     } catch (error) {
-      throw toKubeError(error, this.operation(permission, name));
+      const failure = toKubeError(error, this.operation(permission, name));
+      // Not-found and already-exists are answers the adapter asks for (orNull, createIfMissing).
+      const expected = failure.code === 'not-found' || failure.code === 'already-exists';
+      const fields = { ...line, status: failure.status ?? status ?? null, ms: Math.round(performance.now() - started), error: failure.code, transient: failure.transient };
+      if (expected) logger().debug(fields, 'kube call');
+      else logger().info(fields, failure.transient ? 'kube call failed, transient' : 'kube call failed');
+      throw failure;
     }
   }
 
@@ -397,10 +457,6 @@ export class KubeCluster implements Cluster {
     return { region: this.region, verb: permission.verb, resource: permission.resource, group: permissions[permission.resource].group, namespace: this.namespace, ...(name ? { name } : {}) };
   }
 
-  private options(contentType?: string): ConfigurationOptions {
-    const base: ConfigurationOptions = { middleware: [this.timeout], middlewareMergeStrategy: 'append' };
-    return contentType ? setHeaderOptions('Content-Type', contentType, base) : base;
-  }
 
   private watchPath(permission: Permission & { verb: 'watch' }): string {
     const group: string = permissions[permission.resource].group;
@@ -446,6 +502,10 @@ export class KubeCluster implements Cluster {
     const refusal = versionRefusal(app.name, version);
     if (refusal) throw new KubeError('invalid', refusal, { region: this.region });
   }
+}
+
+function withContentType(options: ConfigurationOptions, contentType: string): ConfigurationOptions {
+  return setHeaderOptions('Content-Type', contentType, options);
 }
 
 function serviceNameSelector(serviceName: string): string {

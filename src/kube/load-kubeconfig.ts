@@ -1,4 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
+import { addSecretValues } from '../observability/log.js';
 import { KubeError } from './errors.js';
 
 export interface KubeConfigSource {
@@ -23,6 +24,8 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
     const why = typeof code === 'string' ? `cannot be read (${code})` : 'is not a valid kubeconfig';
     throw new KubeError('kubeconfig', `${origin} ${why}`);
   }
+  // Whatever the file holds, a log line never shows it.
+  addSecretValues(kubeconfig.getUsers().flatMap((user) => [user.token, user.password, user.keyData].filter((v): v is string => typeof v === 'string')));
   if (source.context !== undefined) {
     const names = kubeconfig.getContexts().map((context) => context.name);
     if (!names.includes(source.context)) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Job, UnrecoverableError, type JobsOptions, type Queue } from 'bullmq';
+import { logger } from '../observability/log.js';
 import type { JobKind } from './names.js';
 import { describeIssues, payloadSchemas, type PayloadInput } from './payloads.js';
 
@@ -53,6 +54,10 @@ export async function enqueueRelease<K extends JobKind>(
   // The add script answers the same for a new and an existing id; the stored data tells which.
   const stored = await Job.fromId(queue, jobId);
   const deduplicated = stored !== undefined && (stored.data as { enqueueId?: string }).enqueueId !== enqueueId;
+  logger().info(
+    { requestId: jobId, jobId, kind, app: parsed.data.app, environment: parsed.data.environment, source: parsed.data.source, deduplicated },
+    deduplicated ? 'release already queued' : 'release enqueued',
+  );
   return { jobId, deduplicated };
 }
 

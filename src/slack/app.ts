@@ -1,13 +1,17 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, LogLevel, type RespondArguments } from '@slack/bolt';
+import { App, LogLevel, type Logger, type RespondArguments } from '@slack/bolt';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config, LogLevel as ConfigLogLevel } from '../config/index.js';
+import { serveMetrics } from '../observability/http.js';
+import { logger, withRequestContext } from '../observability/log.js';
+import { webRegistry } from '../observability/metrics.js';
+import { createReadiness, type ReadinessReport } from '../observability/readiness.js';
 import { ApprovalGate } from './approval-gate.js';
 import { ChannelPacer } from './channel-pacer.js';
-import { handleReleaseCommand } from './command-handler.js';
-import { consoleLog, errorText, type ReleaseReader, type SlackLog } from './ports.js';
+import { commandRequestId, handleReleaseCommand } from './command-handler.js';
+import { errorText, structuredLog, type ReleaseReader, type SlackLog } from './ports.js';
 import { handleReaction, sweepExpired } from './reaction-handler.js';
 import type { SlackServices } from './services.js';
 import { UsergroupCache } from './usergroup-cache.js';
@@ -37,6 +41,11 @@ export interface SlackAppOptions {
   usergroupTtlMs?: number;
   /** Socket Mode only: the port of the /healthz server; default PORT from config. */
   healthPort?: number;
+  /**
+   * What /readyz answers; the entry point adds each region's API. Default: Redis answers PING.
+   * Cached by the caller (see createReadiness).
+   */
+  readiness?: () => Promise<ReadinessReport>;
 }
 
 export interface SlackBot {
@@ -59,7 +68,7 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
   const signingSecret = options.signingSecret ?? secrets.slackSigningSecret;
   if (!appToken && !signingSecret) throw new Error('SLACK_SIGNING_SECRET is not set: without SLACK_APP_TOKEN (Socket Mode) the HTTP receiver must verify Slack signatures');
   const slackApiUrl = options.slackApiUrl === undefined ? config.runtime.slackApiUrl : options.slackApiUrl;
-  const log = options.log ?? consoleLog;
+  const log = options.log ?? structuredLog;
   const mode = appToken ? 'socket' : 'http';
   const startedAt = Date.now();
 
@@ -67,13 +76,32 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
     res.end(JSON.stringify({ ok: true, mode, redis: options.redis.status, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }));
   };
-  const customRoutes = [{ path: '/healthz', method: ['GET'], handler: healthz }];
+  const readiness = options.readiness ?? createReadiness([redisReadiness(options.redis)]);
+  const readyz = (_req: IncomingMessage, res: ServerResponse) => {
+    void readiness().then(
+      (report) => {
+        res.writeHead(report.ready ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        res.end(JSON.stringify(report));
+      },
+      (error: unknown) => {
+        res.writeHead(503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        res.end(JSON.stringify({ ready: false, checks: [], failed: ['readiness'], error: errorText(error) }));
+      },
+    );
+  };
+  const metrics = (_req: IncomingMessage, res: ServerResponse) => void serveMetrics(webRegistry, res);
+  const customRoutes = [
+    { path: '/healthz', method: ['GET'], handler: healthz },
+    { path: '/readyz', method: ['GET'], handler: readyz },
+    { path: '/metrics', method: ['GET'], handler: metrics },
+  ];
 
   const app = new App({
     token: botToken,
     ...(appToken ? { appToken, socketMode: true, installerOptions: { port: options.healthPort ?? config.runtime.port } } : { signingSecret: signingSecret ?? '' }),
     customRoutes,
     clientOptions: slackApiUrl ? { slackApiUrl } : {},
+    logger: boltLogger(),
     logLevel: boltLogLevel(config.runtime.logLevel),
     deferInitialization: true,
   });
@@ -94,16 +122,19 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
 
   app.command('/release', async ({ command, ack, respond }) => {
     await ack();
-    await handleReleaseCommand(services, {
-      text: command.text,
-      userId: command.user_id,
-      channelId: command.channel_id,
-      triggerId: command.trigger_id,
-      respond: (message) => respond(message as RespondArguments),
-    }).catch((error: unknown) => {
-      log.error(`/release ${command.text.slice(0, 80)}: ${errorText(error)}`);
-      return respond({ response_type: 'ephemeral', text: '⚠️ Something went wrong while handling that command; nothing was changed. Try again in a moment.' }).catch(() => undefined);
-    });
+    // The request id of what this command asks for: it follows the release into the job and its Kubernetes calls.
+    await withRequestContext({ requestId: commandRequestId(command.trigger_id) }, () =>
+      handleReleaseCommand(services, {
+        text: command.text,
+        userId: command.user_id,
+        channelId: command.channel_id,
+        triggerId: command.trigger_id,
+        respond: (message) => respond(message as RespondArguments),
+      }).catch((error: unknown) => {
+        log.error(`/release ${command.text.slice(0, 80)}: ${errorText(error)}`);
+        return respond({ response_type: 'ephemeral', text: '⚠️ Something went wrong while handling that command; nothing was changed. Try again in a moment.' }).catch(() => undefined);
+      }),
+    );
   });
 
   const onReaction = async (removed: boolean, args: { event: { user: string; reaction: string; item: { type: string; channel?: string; ts?: string }; item_user?: string }; body: { event_id: string }; context: { botUserId?: string } }) => {
@@ -149,6 +180,44 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
     },
     sweep,
   };
+}
+
+/** Readiness of the Slack app's own dependency: Redis answers PING. */
+export function redisReadiness(redis: Pick<Redis, 'ping'>): { name: string; check(): Promise<void> } {
+  return {
+    name: 'redis',
+    async check() {
+      await redis.ping();
+    },
+  };
+}
+
+/** Bolt's (and its WebClient's) log lines, through the process's structured logger. */
+function boltLogger(): Logger {
+  let level = LogLevel.INFO;
+  const line = (method: 'debug' | 'info' | 'warn' | 'error') => (...messages: unknown[]) =>
+    logger()[method]({ component: 'bolt' }, messages.map(logText).join(' '));
+  return {
+    debug: line('debug'),
+    info: line('info'),
+    warn: line('warn'),
+    error: line('error'),
+    setLevel: (next) => {
+      level = next;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+function logText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Error) return value.message;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 function socketHealthPort(app: App): number | undefined {

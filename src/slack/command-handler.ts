@@ -5,6 +5,8 @@ import { isCommandError, parseReleaseCommand, usageText, type CommandContext, ty
 import type { Action, Plan } from '../core/plan.js';
 import { renderPlan } from '../core/render-plan.js';
 import { readAudit } from '../queue/audit.js';
+import { currentRequestContext, logger } from '../observability/log.js';
+import { approvalsTotal, slackCommandsTotal } from '../observability/metrics.js';
 import { enqueueRelease } from '../queue/enqueue.js';
 import type { SlackMessage } from './block-kit.js';
 import { approvalRequestMessage, errorMessage, helpMessage, historyMessage, planMessage, statusMessage } from './blocks.js';
@@ -31,46 +33,92 @@ export interface CommandInput {
 
 const historyCount = 20;
 
-export async function handleReleaseCommand(services: SlackServices, input: CommandInput): Promise<void> {
+/** What became of a command, for the log line and cutover_slack_commands_total{action,result}. */
+export type CommandResult =
+  | 'invalid'
+  | 'answered'
+  | 'unknown-app'
+  | 'refused'
+  | 'duplicate'
+  | 'cannot-plan'
+  | 'dry-run'
+  | 'approval-requested'
+  | 'enqueued'
+  | 'failed';
+
+export interface CommandOutcome {
+  /** The parsed action, or "invalid" when the text did not parse. */
+  action: string;
+  result: CommandResult;
+}
+
+/** The request id of a release asked for by this command (ungated: the job's id too). */
+export function commandRequestId(triggerId: string): string {
+  return `slack-${triggerId.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 100)}`;
+}
+
+export async function handleReleaseCommand(services: SlackServices, input: CommandInput): Promise<CommandOutcome> {
+  let outcome: CommandOutcome = { action: 'invalid', result: 'failed' };
+  try {
+    outcome = await answerCommand(services, input);
+    return outcome;
+  } finally {
+    slackCommandsTotal.inc(outcome);
+    logger().info({ action: outcome.action, result: outcome.result, user: input.userId, channel: input.channelId }, `/release ${outcome.action}: ${outcome.result}`);
+  }
+}
+
+async function answerCommand(services: SlackServices, input: CommandInput): Promise<CommandOutcome> {
   const say = (message: SlackMessage) => bestEffort(services, 'respond', () => input.respond({ response_type: 'ephemeral', ...message }));
   const { config } = services;
   const parsed = parseReleaseCommand(input.text, commandContext(config, input.channelId));
   if (isCommandError(parsed)) {
     const usage = helpMessage(usageText());
     await say({ text: errorMessage(parsed.message).text, blocks: [...errorMessage(`${parsed.message}. Nothing was changed.`).blocks, ...(parsed.kind === 'usage' || parsed.kind === 'unknown-action' || parsed.kind === 'extra-arguments' || parsed.kind === 'missing-version' ? usage.blocks : [])] });
-    return;
+    return { action: 'invalid', result: 'invalid' };
   }
+  const done = (result: CommandResult): CommandOutcome => ({ action: parsed.action, result });
   if (parsed.action === 'help') {
     await say(helpMessage(usageText()));
-    return;
+    return done('answered');
   }
   if (parsed.action === 'history') {
     await say(await history(services, parsed));
-    return;
+    return done('answered');
   }
 
   const app = findApp(config, parsed.app);
   const environment = environmentOf(services, parsed.environment);
-  if (!app) return void (await say(errorMessage(`unknown app "${parsed.app}"`)));
+  if (!app) {
+    await say(errorMessage(`unknown app "${parsed.app}"`));
+    return done('unknown-app');
+  }
   const notHere = appEnvironmentRefusal(app, environment, config);
-  if (notHere) return void (await say(errorMessage(notHere)));
+  if (notHere) {
+    await say(errorMessage(notHere));
+    return done('refused');
+  }
 
   if (parsed.action === 'status') {
     try {
       await say(statusMessage(await services.reader.status(app.name, environment.name), app.name, environment.name));
     } catch (error) {
       await say(errorMessage(`could not read ${app.name} in ${environment.name}: ${errorText(error)}`));
+      return done('failed');
     }
-    return;
+    return done('answered');
   }
 
   const policy = accessPolicy(environment, parsed.action);
   const groupMembers = await services.groups.resolve([...policy.requesters.usergroups, ...policy.approvers.usergroups]);
   const refusal = mayRequest(input.userId, parsed.action, policy, groupMembers) ?? channelRefusal(app, input.channelId, policy);
-  if (refusal) return void (await say(refusalMessage(`${refusal}. Nothing was changed.`)));
+  if (refusal) {
+    await say(refusalMessage(`${refusal}. Nothing was changed.`));
+    return done('refused');
+  }
 
   // Slack sends a slash command once, but a proxy or a retried delivery may not: act once per trigger.
-  if (!parsed.dryRun && !(await services.gate.claimOnce(`command:${input.triggerId}`, 24 * 60 * 60))) return;
+  if (!parsed.dryRun && !(await services.gate.claimOnce(`command:${input.triggerId}`, 24 * 60 * 60))) return done('duplicate');
 
   const action: Action = parsed.action;
   let plan: Plan | null = null;
@@ -78,25 +126,28 @@ export async function handleReleaseCommand(services: SlackServices, input: Comma
     const preview = await services.reader.preview({ action, app: app.name, environment: environment.name, version: parsed.version, actor: input.userId });
     if (!preview.ok) {
       await say(errorMessage(`cannot ${describe(parsed)}: ${preview.reasons.join('; ')}. Nothing was changed.`));
-      return;
+      return done('cannot-plan');
     }
     plan = preview.plan;
   } catch (error) {
     const reason = `could not read the clusters of ${environment.name} to plan this: ${errorText(error)}`;
     // Without a plan nobody can approve it; an ungated action (the rollback) still goes to the worker, which plans for itself.
-    if (parsed.dryRun || isGated(action, environment.slack.approvals)) return void (await say(errorMessage(`${reason}. Nothing was changed.`)));
+    if (parsed.dryRun || isGated(action, environment.slack.approvals)) {
+      await say(errorMessage(`${reason}. Nothing was changed.`));
+      return done('failed');
+    }
     services.log.warn(`${describe(parsed)}: ${reason}; enqueued anyway`);
   }
 
   if (parsed.dryRun) {
     await say(planMessage(renderPlan(plan!)));
-    return;
+    return done('dry-run');
   }
   if (isGated(action, environment.slack.approvals) && plan) {
-    await requestApproval(services, { command: parsed, action, plan, environment, requester: input.userId, channel: input.channelId, say });
-    return;
+    const ts = await requestApproval(services, { command: parsed, action, plan, environment, requester: input.userId, channel: input.channelId, say });
+    return done(ts === null ? 'failed' : 'approval-requested');
   }
-  await enqueueNow(services, { command: parsed, action, plan, requester: input.userId, channel: input.channelId, triggerId: input.triggerId, say });
+  return done(await enqueueNow(services, { command: parsed, action, plan, requester: input.userId, channel: input.channelId, triggerId: input.triggerId, say }));
 }
 
 export interface ApprovalAsk {
@@ -138,6 +189,9 @@ export async function requestApproval(services: SlackServices, ask: ApprovalAsk)
   }
   if (ts === undefined) return null;
   await services.gate.create({ request, channel: ask.channel, ts, planText });
+  approvalsTotal.inc({ outcome: 'requested' });
+  // From here on the approval id is the request id: the job it leads to carries it.
+  logger().info({ requestId: request.id, commandRequestId: currentRequestContext()?.requestId, app: request.app, environment: request.environment, action: request.action }, 'approval requested');
   await audit(services, {
     at: new Date(request.createdAt).toISOString(),
     kind: 'requested',
@@ -161,18 +215,18 @@ interface EnqueueAsk {
   say: (message: SlackMessage) => Promise<unknown>;
 }
 
-async function enqueueNow(services: SlackServices, ask: EnqueueAsk): Promise<void> {
+async function enqueueNow(services: SlackServices, ask: EnqueueAsk): Promise<'enqueued' | 'failed'> {
   const { command, action } = ask;
-  const requestId = `slack-${ask.triggerId.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 100)}`;
+  const requestId = commandRequestId(ask.triggerId);
   const root = { action, app: command.app, environment: command.environment, version: command.version, requester: ask.requester, requestId };
   let threadTs: string | undefined;
   try {
     threadTs = (await postMessage(services, { channel: ask.channel, ...queuedRootMessage(root, ask.plan ? renderPlan(ask.plan) : null) })).ts;
   } catch (error) {
     await ask.say(errorMessage(`could not post in this channel: ${errorText(error)}. Nothing was changed.`));
-    return;
+    return 'failed';
   }
-  if (threadTs === undefined) return;
+  if (threadTs === undefined) return 'failed';
   const target = { channel: ask.channel, threadTs };
   await bestEffort(services, 'remember thread root', () => services.gate.remember(rootMemoKey(target), JSON.stringify(root), 7 * 24 * 60 * 60));
   const base = {
@@ -191,7 +245,7 @@ async function enqueueNow(services: SlackServices, ask: EnqueueAsk): Promise<voi
     const reason = `could not queue ${describe(command)}: ${errorText(error)}. Nothing was changed; try again.`;
     await bestEffort(services, 'thread reply', () => postMessage(services, { channel: ask.channel, thread_ts: threadTs, ...errorMessage(reason) }));
     await ask.say(errorMessage(reason));
-    return;
+    return 'failed';
   }
   await audit(services, {
     at: new Date(services.now()).toISOString(),
@@ -203,6 +257,7 @@ async function enqueueNow(services: SlackServices, ask: EnqueueAsk): Promise<voi
     requestId,
     detail: `${action}, no approval needed`,
   });
+  return 'enqueued';
 }
 
 export interface EnqueueBase {

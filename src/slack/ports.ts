@@ -1,4 +1,5 @@
 import type { RegionState } from '../core/model.js';
+import { logger } from '../observability/log.js';
 import type { Action, PlanResult } from '../core/plan.js';
 
 /**
@@ -26,6 +27,13 @@ export interface SlackLog {
   warn(message: string): void;
   error(message: string): void;
 }
+
+/** The process's structured logger (JSON lines with the request context); what the bot uses by default. */
+export const structuredLog: SlackLog = {
+  info: (message) => logger().info(message),
+  warn: (message) => logger().warn(message),
+  error: (message) => logger().error(message),
+};
 
 export const consoleLog: SlackLog = {
   info: (message) => console.log(message),

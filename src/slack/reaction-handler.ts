@@ -1,5 +1,7 @@
 import { findEnvironment } from '../config/index.js';
 import { applyReaction, expire, markUsed, planDigest, stillValid, supersede, type ApprovalRequest } from '../core/approval.js';
+import { logger, withRequestContext } from '../observability/log.js';
+import { approvalsTotal } from '../observability/metrics.js';
 import type { AuditEntry, AuditKind } from '../queue/audit.js';
 import type { ApprovalRecord, MessageRef } from './approval-gate.js';
 import { approvalRequestMessage, approvalStateMessage, errorMessage } from './blocks.js';
@@ -38,6 +40,11 @@ export async function handleReaction(services: SlackServices, input: ReactionInp
 async function handleOnce(services: SlackServices, input: ReactionInput): Promise<void> {
   const stored = await services.gate.get(input.item);
   if (!stored) return answerUnknown(services, input);
+  // The approval id is the request id of the job it leads to.
+  return withRequestContext({ requestId: stored.request.id, app: stored.request.app, environment: stored.request.environment }, () => react(services, input, stored));
+}
+
+async function react(services: SlackServices, input: ReactionInput, stored: ApprovalRecord): Promise<void> {
   const environment = findEnvironment(services.config, stored.request.environment);
   if (!environment) return;
   const policy = approvalPolicy(environment, stored.request.action);
@@ -72,6 +79,8 @@ async function decided(services: SlackServices, record: ApprovalRecord, actor: s
   const kinds: Partial<Record<ApprovalRequest['state'], AuditKind>> = { approved: 'approved', rejected: 'rejected', expired: 'expired' };
   const kind = kinds[record.request.state];
   if (kind === undefined) return;
+  approvalsTotal.inc({ outcome: kind });
+  logger().info({ requestId: record.request.id, outcome: kind, by: actor ?? null }, `approval ${kind}`);
   const by = kind === 'approved' ? actor : kind === 'rejected' ? record.request.rejectedBy : undefined;
   await audit(services, auditEntry(record.request, kind, services.now(), by, kind === 'approved' ? `approved by ${record.request.approvers.join(', ')}` : undefined));
 }
@@ -150,6 +159,8 @@ async function closeAsSuperseded(services: SlackServices, record: ApprovalRecord
     return next === current.request ? current : { ...current, request: next };
   });
   if (!transition || transition.after === transition.before) return false;
+  approvalsTotal.inc({ outcome: 'superseded' });
+  logger().info({ requestId: record.request.id, outcome: 'superseded' }, 'approval superseded');
   await showState(services, transition.after);
   return true;
 }

@@ -6,18 +6,20 @@ import { describe, expect, it } from 'vitest';
  * The rooms of ARCHITECTURE.md, checked on resolved import paths: dependencies point one way.
  * A room may import itself, the rooms listed, and the packages listed.
  */
-type Room = 'entry' | 'jobs' | 'slack' | 'queue' | 'release' | 'kube' | 'core' | 'config' | 'sandbox';
+type Room = 'entry' | 'jobs' | 'slack' | 'queue' | 'release' | 'kube' | 'core' | 'config' | 'sandbox' | 'observability';
 
 const allowed: Record<Room, { rooms: Room[]; packages: RegExp }> = {
-  entry: { rooms: ['jobs', 'slack', 'queue', 'release', 'kube', 'core', 'config', 'sandbox'], packages: /.*/ },
-  jobs: { rooms: ['release', 'queue', 'slack', 'config', 'core'], packages: /^(node:|bullmq$|ioredis$|zod$)/ },
-  slack: { rooms: ['queue', 'core', 'config'], packages: /^(node:|@slack\/|bullmq$|ioredis$|zod$)/ },
-  queue: { rooms: ['core', 'config'], packages: /^(node:|bullmq$|ioredis$|zod$)/ },
-  release: { rooms: ['core', 'kube'], packages: /^node:(http|https|timers\/promises|events|util|crypto)$/ },
-  kube: { rooms: ['core'], packages: /^(node:|@kubernetes\/client-node$)/ },
+  entry: { rooms: ['jobs', 'slack', 'queue', 'release', 'kube', 'core', 'config', 'sandbox', 'observability'], packages: /.*/ },
+  jobs: { rooms: ['release', 'queue', 'slack', 'config', 'core', 'observability'], packages: /^(node:|bullmq$|ioredis$|zod$)/ },
+  slack: { rooms: ['queue', 'core', 'config', 'observability'], packages: /^(node:|@slack\/|bullmq$|ioredis$|zod$)/ },
+  queue: { rooms: ['core', 'config', 'observability'], packages: /^(node:|bullmq$|ioredis$|zod$)/ },
+  release: { rooms: ['core', 'kube', 'observability'], packages: /^node:(http|https|timers\/promises|events|util|crypto)$/ },
+  kube: { rooms: ['core', 'observability'], packages: /^(node:|@kubernetes\/client-node$)/ },
   core: { rooms: [], packages: /^$/ },
   config: { rooms: ['core'], packages: /^(node:(fs|path|util)|zod$|yaml$)/ },
   sandbox: { rooms: [], packages: /^(node:|yaml$|@slack\/)/ },
+  // Logs, metrics and readiness: a shared leaf every I/O room may use; it imports nothing of the product.
+  observability: { rooms: [], packages: /^(node:|pino$|prom-client$)/ },
 };
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -27,7 +29,7 @@ function roomOf(file: string): Room | null {
   if (/^src\/(bot|cli|demo)\.ts$/.test(rel) || /^src\/(demo|wiring)\//.test(rel) || rel === 'jobs/worker.ts') return 'entry';
   if (rel.startsWith('jobs/')) return 'jobs';
   if (rel.startsWith('src/sandbox/')) return 'sandbox';
-  const match = /^src\/(slack|queue|release|kube|core|config)(\/|\.ts$)/.exec(rel);
+  const match = /^src\/(slack|queue|release|kube|core|config|observability)(\/|\.ts$)/.exec(rel);
   return match ? (match[1] as Room) : null;
 }
 
@@ -76,5 +78,8 @@ describe('rooms of the architecture', () => {
     expect(allowed.core.packages.test('node:http')).toBe(false);
     expect(allowed.sandbox.rooms).toEqual([]);
     expect(roomOf(path.join(root, 'src/sandbox/slack/index.ts'))).toBe('sandbox');
+    expect(roomOf(path.join(root, 'src/observability/log.ts'))).toBe('observability');
+    expect(allowed.core.rooms).not.toContain('observability');
+    expect(allowed.observability.rooms).toEqual([]);
   });
 });
