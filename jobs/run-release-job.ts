@@ -99,7 +99,9 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
   const markAll = () => Promise.all(marked.map((v) => markInUse(redis, prefix, payload.app, payload.environment, v, holder, ttlMs)));
   const keeper = new LeaseKeeper(redis, key, holder, acquired.token, ttlMs, { alsoRenew: markAll }).start();
   const signal = AbortSignal.any([context.shutdown, keeper.signal]);
+  const reporter = new JobReporter(job, payload, context, version);
   let preparation: Preparation | undefined;
+  let cursorAtFailure: RunCursor | undefined;
   try {
     await markAll();
     const request: ReleaseRequest = { action: spec.kind, app, version, actor: payload.requestedBy };
@@ -109,7 +111,7 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
     const inUse = spec.kind === 'cleanup' ? await versionsInUse(redis, prefix, payload.app, payload.environment) : [];
     preparation = await spec.prepare?.({ job, payload, request, env, context, holder, ttlMs, inUse, cursor });
     cursor = preparation?.cursor ?? cursor;
-    const reporter = new JobReporter(job, payload, context, version);
+    cursorAtFailure = cursor;
     if (preparation?.refusal) {
       const result = refusedResult(request, env, preparation.refusal);
       await reporter.report({ type: 'finished', result });
@@ -118,7 +120,10 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
     return await executeRelease(request, env, {
       reporter,
       cursor,
-      saveCursor: (next) => saveRunCursor(job, next),
+      saveCursor: async (next) => {
+        cursorAtFailure = next;
+        await saveRunCursor(job, next);
+      },
       guard: async () => {
         preparation?.guard?.();
         await keeper.assertFenced();
@@ -136,7 +141,13 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
       await job.moveToDelayed(Date.now() + 100, token);
       throw new DelayedError(error.message);
     }
-    throw await classifyFailure(error, job, context, payload, version);
+    const failure = await classifyFailure(error, job);
+    if (failure.final) {
+      // The thread and the audit hear about it once, like any other outcome.
+      const request: ReleaseRequest = { action: spec.kind, app, version, actor: payload.requestedBy };
+      await reporter.report({ type: 'finished', result: failedResult(request, env, failure.message, job, cursorAtFailure) }).catch(() => undefined);
+    }
+    throw failure.error;
   } finally {
     await preparation?.release().catch(() => undefined);
     await Promise.all(marked.map((v) => unmarkInUse(redis, prefix, payload.app, payload.environment, v, holder).catch(() => undefined)));
@@ -222,17 +233,26 @@ export async function saveRunCursor(job: Job, cursor: RunCursor): Promise<void> 
 /**
  * What BullMQ should do with a failure: transient errors (a `transient: true` property, as the
  * Kubernetes adapter's errors carry), interruptions and unknown errors are retried with backoff;
- * errors that say they are not transient fail the job at once.
+ * errors that say they are not transient fail the job at once. `final`: no attempt follows.
  */
-async function classifyFailure(error: unknown, job: Job, context: JobContext, payload: ReleasePayload, version: string | null): Promise<unknown> {
-  if (error instanceof DelayedError) return error;
+async function classifyFailure(error: unknown, job: Job): Promise<{ error: unknown; final: boolean; message: string }> {
   const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof DelayedError) return { error, final: false, message };
   const retryable = !(error instanceof UnrecoverableError) && (isTransient(error) !== false || error instanceof RunInterrupted || error instanceof LostLeaseError);
   const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
   await job.log(`${retryable && !lastAttempt ? 'will retry' : 'failed'}: ${message}`).catch(() => undefined);
-  if (!retryable || lastAttempt) await audit(context, payload, 'failed', version, message).catch(() => undefined);
-  if (retryable || error instanceof UnrecoverableError) return error;
-  return new UnrecoverableError(message);
+  const final = !retryable || lastAttempt;
+  if (retryable || error instanceof UnrecoverableError) return { error, final, message };
+  return { error: new UnrecoverableError(message), final, message };
+}
+
+/** The result of a job that failed outside the runner (e.g. a region unreachable before any step). */
+function failedResult(request: ReleaseRequest, env: ReleaseEnvironment, message: string, job: Job, cursor: RunCursor | undefined): ReleaseResult {
+  const attempts = `after ${job.attemptsMade + 1} attempt${job.attemptsMade === 0 ? '' : 's'}`;
+  const reasons = [`${message} (${attempts})`];
+  const switched = cursor?.records.some((r) => r.step.kind === 'switch' && r.outcome === 'ok') ?? false;
+  if (switched) reasons.push('the release stopped after switching some regions: check `status` and roll back or promote again');
+  return { ...refusedResult(request, env, reasons), outcome: 'failed', split: switched };
 }
 
 /** true/false when the error says so, undefined when it does not know. */

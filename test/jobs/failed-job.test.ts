@@ -1,0 +1,71 @@
+import type { Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createReleaseProcessor } from '../../jobs/processor.js';
+import { findApp, findEnvironment, parseConfig, type Config } from '../../src/config/index.js';
+import type { ProgressEvent } from '../../src/core/events.js';
+import { readAudit } from '../../src/queue/audit.js';
+import { createRedis, queueSettingsOf } from '../../src/queue/connection.js';
+import { enqueueRelease } from '../../src/queue/enqueue.js';
+import { createReleaseQueue, createReleaseWorker } from '../../src/queue/release-queue.js';
+import { deleteKeys, eventually, redisUrl, testPrefix } from '../queue/redis-fixture.js';
+import { configYaml, startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
+
+/**
+ * A job that fails outside the runner (a region unreachable before any step, every attempt) still
+ * tells its reporter (the Slack thread) and the audit trail how it ended, once.
+ */
+let world: SandboxEnv;
+let config: Config;
+let redis: Redis;
+let queue: Queue;
+let worker: Worker;
+const prefix = testPrefix();
+const events: { jobId: string | undefined; event: ProgressEvent }[] = [];
+
+beforeAll(async () => {
+  world = await startSandboxEnv({ prefix });
+  config = parseConfig(configYaml(world.sandbox, { prefix }), { REDIS_URL: redisUrl }, 'failed-job.yaml');
+  const settings = queueSettingsOf(config);
+  redis = createRedis(redisUrl, 'client');
+  queue = createReleaseQueue(settings);
+  const processor = createReleaseProcessor({
+    redis,
+    queue,
+    prefix: settings.prefix,
+    config,
+    environmentFor: (a, e) => world.clusters.environment(findEnvironment(config, e)!, findApp(config, a)!),
+    reporterFor: (job: Job) => ({ report: (event) => void events.push({ jobId: job.id, event }) }),
+    shutdown: new AbortController().signal,
+  });
+  worker = createReleaseWorker(settings, processor, { concurrency: 1 });
+}, 30_000);
+
+afterAll(async () => {
+  await worker?.close();
+  await queue?.close();
+  if (redis) {
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  }
+  await world?.stop();
+});
+
+describe('a job that fails before any step', () => {
+  it('reports a final "failed" result to its thread and the audit once, after its last attempt', async () => {
+    world.sandbox.regions[1]!.faults.set({ unreachable: true });
+    try {
+      await enqueueRelease(queue, 'rollback', { requestId: 'failing-rollback', app: 'shop', environment: 'production', requestedBy: 'U0ALICE', source: 'cli' }, { attempts: 2, backoffMs: 100 });
+      await eventually(async () => (await queue.getJobState('failing-rollback')) === 'failed', 'the job to fail for good', 25_000);
+    } finally {
+      world.sandbox.regions[1]!.faults.set({ unreachable: false });
+    }
+    const finished = events.filter((e) => e.jobId === 'failing-rollback' && e.event.type === 'finished');
+    expect(finished).toHaveLength(1);
+    const result = finished[0]!.event.type === 'finished' ? finished[0]!.event.result : null;
+    expect(result?.outcome).toBe('failed');
+    expect(result?.reasons[0]).toMatch(/us-east.*unreachable.*\(after 2 attempts\)/);
+    const audit = await readAudit(redis, prefix, { count: 20, app: 'shop' });
+    expect(audit.filter((e) => e.requestId === 'failing-rollback' && e.kind === 'failed')).toHaveLength(1);
+  }, 30_000);
+});
