@@ -7,7 +7,7 @@ import { startTraffic } from '../../src/demo/traffic.js';
 import { loadKubeConfig } from '../../src/kube/load-kubeconfig.js';
 import { executeRelease, observeEnvironment, previewRelease } from '../../src/release/release.js';
 import { RunInterrupted, type RunCursor } from '../../src/release/runner.js';
-import { startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
+import { startSandboxEnv, type SandboxEnv, liveSelectors as liveSelectorsOf } from '../support/sandbox-env.js';
 
 let world: SandboxEnv;
 
@@ -32,15 +32,7 @@ function api(region: string) {
   return { core: kubeconfig.makeApiClient(CoreV1Api), apps: kubeconfig.makeApiClient(AppsV1Api) };
 }
 
-async function liveSelectors(): Promise<Record<string, string | undefined>> {
-  const entries = await Promise.all(
-    world.sandbox.regions.map(async (r) => {
-      const service = await api(r.name).core.readNamespacedService({ name: 'shop', namespace: 'production' });
-      return [r.name, service.spec?.selector?.['app.kubernetes.io/version']] as const;
-    }),
-  );
-  return Object.fromEntries(entries);
-}
+const liveSelectors = () => liveSelectorsOf(world.sandbox);
 
 describe('a release, step by step, against two sandbox regions', () => {
   it('refuses to promote a version that is not installed, and changes nothing', async () => {

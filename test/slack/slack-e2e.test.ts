@@ -1,4 +1,3 @@
-import { CoreV1Api } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
@@ -7,11 +6,10 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot, type RunningBot } from '../../src/bot.js';
 import { findApp, findEnvironment, parseConfig, type Config } from '../../src/config/index.js';
-import { loadKubeConfig } from '../../src/kube/load-kubeconfig.js';
 import { executeRelease } from '../../src/release/release.js';
 import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
 import { deleteKeys, eventually, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
-import { configYaml, startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
+import { configYaml, startSandboxEnv, type SandboxEnv, liveSelectors as liveSelectorsOf } from '../support/sandbox-env.js';
 import { ALICE, BOB, CAROL, CHANNEL, EVE, SIGNING_SECRET, textOf } from './harness.js';
 
 /**
@@ -79,16 +77,7 @@ afterAll(async () => {
   await world?.stop();
 });
 
-async function liveSelectors(): Promise<Record<string, string | undefined>> {
-  const entries = await Promise.all(
-    world.sandbox.regions.map(async (r) => {
-      const core = loadKubeConfig({ path: world.sandbox.kubeconfigPath, context: r.name }).makeApiClient(CoreV1Api);
-      const service = await core.readNamespacedService({ name: 'shop', namespace: 'production' });
-      return [r.name, service.spec?.selector?.['app.kubernetes.io/version']] as const;
-    }),
-  );
-  return Object.fromEntries(entries);
-}
+const liveSelectors = () => liveSelectorsOf(world.sandbox);
 
 /** Alice asks; resolves with the approval request she got in the channel. */
 async function ask(text: string) {

@@ -1,7 +1,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { parseConfig, type Config } from '../../src/config/index.js';
+import { loadKubeConfig } from '../../src/kube/load-kubeconfig.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.js';
 import { ClusterDirectory } from '../../src/wiring/release-environment.js';
 
@@ -66,4 +68,16 @@ export function configYaml(sandbox: Sandbox, options: SandboxEnvOptions = {}): s
   };
   // JSON is YAML: the loader reads it through the same path as a hand-written file.
   return JSON.stringify(config, null, 2);
+}
+
+/** The version each region's live Service selects, read through the API as an operator would. */
+export async function liveSelectors(sandbox: Sandbox, app = 'shop', namespace = 'production'): Promise<Record<string, string | undefined>> {
+  const entries = await Promise.all(
+    sandbox.regions.map(async (region) => {
+      const core = loadKubeConfig({ path: sandbox.kubeconfigPath, context: region.name }).makeApiClient(CoreV1Api);
+      const service = await core.readNamespacedService({ name: app, namespace });
+      return [region.name, service.spec?.selector?.['app.kubernetes.io/version']] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
 }

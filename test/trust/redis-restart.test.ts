@@ -1,4 +1,3 @@
-import { CoreV1Api } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
@@ -7,14 +6,13 @@ import { Job, type Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot, type RunningBot } from '../../src/bot.js';
 import { findApp, findEnvironment, parseConfig, type Config } from '../../src/config/index.js';
-import { loadKubeConfig } from '../../src/kube/load-kubeconfig.js';
 import { enqueueRelease } from '../../src/queue/enqueue.js';
 import { createReleaseQueue } from '../../src/queue/release-queue.js';
 import { executeRelease } from '../../src/release/release.js';
 import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
 import { eventually, testPrefix } from '../queue/redis-fixture.js';
 import { ALICE, BOB, CHANNEL, EVE, SIGNING_SECRET, textOf } from '../slack/harness.js';
-import { configYaml, startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
+import { configYaml, startSandboxEnv, type SandboxEnv, liveSelectors as liveSelectorsOf } from '../support/sandbox-env.js';
 import { entryPoints, projectRoot } from './process-output.js';
 import { startPrivateRedis, type PrivateRedis } from './private-redis.js';
 
@@ -86,16 +84,7 @@ async function startWorker(): Promise<void> {
   worker.stderr!.on('data', (chunk: Buffer) => workerOutput.push(chunk.toString()));
 }
 
-async function liveSelectors(): Promise<Record<string, string | undefined>> {
-  const entries = await Promise.all(
-    world.sandbox.regions.map(async (r) => {
-      const core = loadKubeConfig({ path: world.sandbox.kubeconfigPath, context: r.name }).makeApiClient(CoreV1Api);
-      const service = await core.readNamespacedService({ name: 'shop', namespace: 'production' });
-      return [r.name, service.spec?.selector?.['app.kubernetes.io/version']] as const;
-    }),
-  );
-  return Object.fromEntries(entries);
-}
+const liveSelectors = () => liveSelectorsOf(world.sandbox);
 
 /** Alice asks; resolves with the new top-level message in the channel. */
 async function ask(text: string) {
