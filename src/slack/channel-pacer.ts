@@ -9,7 +9,8 @@ export class ChannelPacer {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly intervalMs = 1000,
+    // A little over Slack's one post a second per channel, for jitter in when requests arrive.
+    private readonly intervalMs = 1100,
     /** Give up waiting (and post anyway, leaving it to Slack's Retry-After) after this long. */
     private readonly maxWaitMs = 30_000,
   ) {}

@@ -28,7 +28,10 @@ export interface ThreadReporterOptions {
   releaseKey: string;
   /** Keeps the progress message ts and the summary mark across job retries and worker crashes. */
   gate?: ApprovalGate | undefined;
-  /** Least time between two Slack writes of this thread; default 1000 ms (Slack: ~1 message/s per channel). */
+  /**
+   * Least time between two Slack writes of this thread; default 1100 ms: Slack allows about one
+   * message a second per channel, and the margin absorbs jitter in when requests arrive.
+   */
   minIntervalMs?: number | undefined;
   /** Paces posts per channel with the bot and the other workers. */
   pacer?: ChannelPacer | undefined;
@@ -49,7 +52,7 @@ export class ThreadReporter implements Reporter {
   readonly writes = { posts: 0, updates: 0 };
 
   constructor(private readonly options: ThreadReporterOptions) {
-    this.minIntervalMs = options.minIntervalMs ?? 1000;
+    this.minIntervalMs = options.minIntervalMs ?? 1100;
   }
 
   report(event: ProgressEvent): void | Promise<void> {

@@ -70,14 +70,14 @@ function events(): ProgressEvent[] {
 async function root(): Promise<string> {
   const posted = await client.chat.postMessage({ channel: CHANNEL, text: 'Queued: promote shop v2 in production' });
   // The job starts later, on a worker: leave the channel's one-post-per-second window first.
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await new Promise((resolve) => setTimeout(resolve, 1200));
   return posted.ts!;
 }
 
 describe('the thread reporter', () => {
   it('keeps one progress message updated, posts the summary once and updates the root, within the rate limit', async () => {
     const threadTs = await root();
-    const reporter = new ThreadReporter({ client, target: { channel: CHANNEL, threadTs }, releaseKey: 'r1', gate, minIntervalMs: 1000 });
+    const reporter = new ThreadReporter({ client, target: { channel: CHANNEL, threadTs }, releaseKey: 'r1', gate });
     for (const event of events()) await reporter.report(event);
     await reporter.flushed();
 
@@ -95,7 +95,7 @@ describe('the thread reporter', () => {
 
   it('posts the summary once per release even when a retried job reports again, and reuses the progress message', async () => {
     const threadTs = await root();
-    const make = threadReporterFactory({ client, gate, minIntervalMs: 1000 });
+    const make = threadReporterFactory({ client, gate });
     for (let attempt = 0; attempt < 2; attempt++) {
       const reporter = make({ requestId: 'r2', slack: { channel: CHANNEL, threadTs } })!;
       for (const event of events()) await reporter.report(event);
