@@ -68,16 +68,7 @@ export interface ReactionOutcome {
   reply?: string;
 }
 
-export interface NewApproval {
-  id: string;
-  app: string;
-  environment: string;
-  action: Action;
-  version: string | null;
-  planDigest: string;
-  requester: string;
-  now: number;
-}
+export type NewApproval = Pick<ApprovalRequest, 'id' | 'app' | 'environment' | 'action' | 'version' | 'planDigest' | 'requester'> & { now: number };
 
 /** A pending request needing `required` approvals, expiring `expiresMinutes` from now. */
 export function openApproval(input: NewApproval, policy: { required: number; expiresMinutes: number }): ApprovalRequest {
