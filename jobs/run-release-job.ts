@@ -132,6 +132,8 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
       signal,
       inUse,
       plan: preparation?.plan,
+      // Held regions are retried by BullMQ from the saved cursor while attempts remain.
+      retryHeld: job.attemptsMade + 1 < (job.opts.attempts ?? 1),
       ...(context.now ? { now: context.now } : {}),
     });
   } catch (error) {

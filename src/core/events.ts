@@ -57,6 +57,8 @@ export type ProgressEvent =
   | { type: 'step-started'; index: number; step: Step; phase: 'forward' | 'compensation' }
   | { type: 'step-finished'; index: number; step: Step; phase: 'forward' | 'compensation'; outcome: StepOutcome; durationMs: number; detail: string }
   | { type: 'compensating'; reason: string }
+  /** A region is unreachable and the policy holds the switched ones: the release is retried from here. */
+  | { type: 'holding'; reason: string }
   | { type: 'finished'; result: ReleaseResult };
 
 export interface Reporter {

@@ -36,6 +36,8 @@ export interface ExecuteOptions {
   inUse?: readonly string[] | undefined;
   /** Run this plan (already observed and checked by the caller) instead of planning again. */
   plan?: Plan | undefined;
+  /** A hold at an unreachable region throws RunHeld so the job is retried (see RunOptions). */
+  retryHeld?: boolean | undefined;
   now?: () => Date;
 }
 
@@ -111,6 +113,7 @@ export async function executeRelease(request: ReleaseRequest, environment: Relea
     guard: options.guard,
     fence: options.fence,
     signal: options.signal,
+    retryHeld: options.retryHeld,
     now,
   });
 }

@@ -33,6 +33,16 @@ export class RunInterrupted extends Error {
   }
 }
 
+/** The release holds at an unreachable region (policy `hold`); the caller retries it from the saved cursor. */
+export class RunHeld extends Error {
+  readonly transient = true;
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunHeld';
+  }
+}
+
 interface PhaseFailure {
   message: string;
   unreachable: boolean;
@@ -65,6 +75,8 @@ export interface RunOptions {
   guard?: (() => Promise<void>) | undefined;
   fence?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** On a hold, throw RunHeld (the caller retries from the cursor) instead of finishing with a held result. */
+  retryHeld?: boolean | undefined;
   now?: () => Date;
 }
 
@@ -105,6 +117,10 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<ReleaseR
       if (held) {
         // The failing step is not marked done: resuming from this cursor retries the region.
         await options.saveCursor?.(cursor);
+        if (options.retryHeld) {
+          await emit({ type: 'holding', reason: failure });
+          throw new RunHeld(`holding: ${failure}`);
+        }
       } else if (completedSwitches.length > 0 && options.policy.autoRollback && isTrafficAction(plan)) {
         cursor.phase = 'compensation';
         cursor.completed = 0;

@@ -15,6 +15,8 @@ export function formatProgressEvent(event: ProgressEvent): string | null {
       const prefix = event.phase === 'compensation' ? '↩ ' : '';
       return `${prefix}${marks[event.outcome]} ${describeStep(event.step)} (${formatMs(event.durationMs)}): ${event.detail}`;
     }
+    case 'holding':
+      return `! ${event.reason}\n! holding the regions already switched (policy onRegionUnreachable: hold); the release is retried`;
     case 'compensating':
       return `! ${event.reason}\n! switching the regions already switched back to their previous version`;
     case 'finished':

@@ -9,7 +9,7 @@ import type { JobKind } from '../queue/names.js';
 import type { PayloadInput } from '../queue/payloads.js';
 import { createReleaseQueue, createReleaseQueueEvents } from '../queue/release-queue.js';
 
-const progressTypes = new Set<string>(['planned', 'step-started', 'step-finished', 'compensating', 'finished']);
+const progressTypes = new Set<string>(['planned', 'step-started', 'step-finished', 'compensating', 'holding', 'finished']);
 
 function isProgressEvent(data: unknown): data is ProgressEvent {
   return typeof data === 'object' && data !== null && progressTypes.has(String((data as { type?: unknown }).type));
