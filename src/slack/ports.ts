@@ -35,12 +35,6 @@ export const structuredLog: SlackLog = {
   error: (message) => logger().error(message),
 };
 
-export const consoleLog: SlackLog = {
-  info: (message) => console.log(message),
-  warn: (message) => console.warn(message),
-  error: (message) => console.error(message),
-};
-
 /** A short reason from anything thrown, without stack traces. */
 export function errorText(error: unknown): string {
   if (error instanceof Error) return error.message.split('\n')[0]?.slice(0, 300) ?? error.name;
