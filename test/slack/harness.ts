@@ -166,3 +166,15 @@ export function textOf(message: { text?: string; blocks?: unknown[] } | undefine
   if (!message) return '';
   return `${message.text ?? ''}\n${JSON.stringify(message.blocks ?? [])}`;
 }
+
+/** Alice asks in the channel; resolves with the new top-level message (approval request or "Queued"). */
+export async function askAsAlice(standIn: SlackStandIn, driver: SlackDriver, text: string) {
+  const before = standIn.messages(CHANNEL).length;
+  await driver.slashCommand(ALICE, text);
+  return standIn.waitFor((s) => s.messages(CHANNEL).slice(before).find((m) => !m.thread_ts), 15_000);
+}
+
+/** The thread's summary reply once the release finished: the progress message has the same title, the summary a line per region. */
+export function summaryInThread(standIn: SlackStandIn, threadTs: string, title: string) {
+  return standIn.waitFor((s) => s.replies(CHANNEL, threadTs).find((m) => m.text?.startsWith(title) && m.text.includes('\neu-west: ')), 30_000);
+}

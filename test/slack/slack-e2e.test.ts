@@ -10,7 +10,7 @@ import { executeRelease } from '../../src/release/release.js';
 import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
 import { deleteKeys, eventually, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
 import { configYaml, startSandboxEnv, type SandboxEnv, liveSelectors as liveSelectorsOf } from '../support/sandbox-env.js';
-import { ALICE, BOB, CAROL, CHANNEL, EVE, SIGNING_SECRET, textOf } from './harness.js';
+import { askAsAlice, summaryInThread, ALICE, BOB, CAROL, CHANNEL, EVE, SIGNING_SECRET, textOf } from './harness.js';
 
 /**
  * The whole story through Slack: real Bolt over HTTP (src/bot.ts), real Redis, a real worker
@@ -79,18 +79,9 @@ afterAll(async () => {
 
 const liveSelectors = () => liveSelectorsOf(world.sandbox);
 
-/** Alice asks; resolves with the approval request she got in the channel. */
-async function ask(text: string) {
-  const before = standIn.messages(CHANNEL).length;
-  await driver.slashCommand(ALICE, text);
-  return standIn.waitFor((s) => s.messages(CHANNEL).slice(before).find((m) => !m.thread_ts), 15_000);
-}
+const ask = (text: string) => askAsAlice(standIn, driver, text);
 
-/** The thread's summary reply, once the release finished. */
-function summaryIn(threadTs: string, title: string) {
-  // The progress message has the same title; the summary has a line per region.
-  return standIn.waitFor((s) => s.replies(CHANNEL, threadTs).find((m) => m.text?.startsWith(title) && m.text.includes('\neu-west: ')), 30_000);
-}
+const summaryIn = (threadTs: string, title: string) => summaryInThread(standIn, threadTs, title);
 
 describe('a release told through Slack, end to end', () => {
   it('deploys v2 to production once approved', async () => {

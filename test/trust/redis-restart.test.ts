@@ -11,7 +11,7 @@ import { createReleaseQueue } from '../../src/queue/release-queue.js';
 import { executeRelease } from '../../src/release/release.js';
 import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
 import { eventually, testPrefix } from '../queue/redis-fixture.js';
-import { ALICE, BOB, CHANNEL, EVE, SIGNING_SECRET, textOf } from '../slack/harness.js';
+import { askAsAlice, summaryInThread, ALICE, BOB, CHANNEL, EVE, SIGNING_SECRET, textOf } from '../slack/harness.js';
 import { configYaml, startSandboxEnv, type SandboxEnv, liveSelectors as liveSelectorsOf } from '../support/sandbox-env.js';
 import { entryPoints, projectRoot } from './process-output.js';
 import { startPrivateRedis, type PrivateRedis } from './private-redis.js';
@@ -86,16 +86,9 @@ async function startWorker(): Promise<void> {
 
 const liveSelectors = () => liveSelectorsOf(world.sandbox);
 
-/** Alice asks; resolves with the new top-level message in the channel. */
-async function ask(text: string) {
-  const before = standIn.messages(CHANNEL).length;
-  await driver.slashCommand(ALICE, text);
-  return standIn.waitFor((s) => s.messages(CHANNEL).slice(before).find((m) => !m.thread_ts), 15_000);
-}
+const ask = (text: string) => askAsAlice(standIn, driver, text);
 
-function summaryIn(threadTs: string, title: string) {
-  return standIn.waitFor((s) => s.replies(CHANNEL, threadTs).find((m) => m.text?.startsWith(title) && m.text.includes('\neu-west: ')), 30_000);
-}
+const summaryIn = (threadTs: string, title: string) => summaryInThread(standIn, threadTs, title);
 
 async function withClient<T>(use: (client: ReturnType<PrivateRedis['client']>) => Promise<T>): Promise<T> {
   const client = redis.client();
