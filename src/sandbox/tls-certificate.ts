@@ -18,14 +18,16 @@ export function sandboxCertificate(): SelfSignedCertificate {
   return cached;
 }
 
-export function selfSignedCertificate(commonName: string, now = new Date()): SelfSignedCertificate {
+export function selfSignedCertificate(commonName: string, now = new Date(), serialBytes: Buffer = randomBytes(16)): SelfSignedCertificate {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const ecdsaWithSha256 = seq(oid('1.2.840.10045.4.3.2'));
   const name = seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(commonName)))));
   const notBefore = new Date(now.getTime() - 60 * 60 * 1000);
   const notAfter = new Date(now.getTime() + 10 * 365 * 24 * 60 * 60 * 1000);
-  const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f;
+  const serial = Buffer.from(serialBytes);
+  // DER INTEGER: positive (top bit clear) and minimal (a leading 0x00 byte followed by a byte
+  // below 0x80 is "illegal padding" to OpenSSL). Setting 0x40 and clearing 0x80 keeps both.
+  serial[0] = (serial[0]! & 0x7f) | 0x40;
   const subjectAltName = seq(tlv(0x82, Buffer.from('localhost')), tlv(0x87, Buffer.from([127, 0, 0, 1])), tlv(0x87, Buffer.concat([Buffer.alloc(15), Buffer.from([1])])));
   const extensions = tlv(
     0xa3,
