@@ -1,19 +1,19 @@
 import { planDigest } from '../src/core/approval.js';
-import { previewRelease } from '../src/release/release.js';
+import { planRelease } from '../src/release/release.js';
 import type { Preparation, PreparedRun } from './run-release-job.js';
 
 /**
- * A request approved in Slack carries the digest of the plan its approvers saw: it runs only if
- * the plan computed now is that plan, and then runs exactly that plan.
+ * A request approved in Slack carries the digest of the plan its approvers saw: before its first
+ * step it runs only if the plan made from this attempt's observation is that plan, and then runs
+ * exactly that plan. A resumed run reconciles its recorded plan instead (the runner does).
  */
 export async function approvedPlan(run: PreparedRun): Promise<Preparation> {
-  const release = async (): Promise<void> => undefined;
   const digest = run.payload.planDigest;
-  if (!digest || run.cursor) return { release };
-  const planned = await previewRelease(run.request, run.env, { inUse: run.inUse, ...(run.context.now ? { now: run.context.now } : {}) });
-  if (!planned.ok) return { release };
+  if (!digest || run.cursor) return {};
+  const planned = planRelease(run.request, run.env, run.observed, run.context.now?.() ?? new Date(), run.inUse);
+  if (!planned.ok) return {};
   if (planDigest(planned.plan) !== digest) {
-    return { release, refusal: ['the plan changed since it was approved (the cluster is no longer as the approvers saw it): ask again'] };
+    return { refusal: ['the plan changed since it was approved (the cluster is no longer as the approvers saw it): ask again'] };
   }
-  return { release, plan: planned.plan };
+  return { plan: planned.plan };
 }

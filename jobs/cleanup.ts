@@ -5,7 +5,7 @@ import type { Plan, Step } from '../src/core/plan.js';
 import { acquireLease, LeaseKeeper } from '../src/queue/lease.js';
 import { leaseKey } from '../src/queue/names.js';
 import { releaseLeaseAndWake, waitingMessage } from '../src/queue/wait-for-lease.js';
-import { observeEnvironment, planRelease } from '../src/release/release.js';
+import { planRelease } from '../src/release/release.js';
 import { runReleaseJob, type JobContext, type Preparation, type PreparedRun } from './run-release-job.js';
 
 /** Delete the versions retention lets go: never live, rollback target, in use or being installed. */
@@ -14,26 +14,20 @@ export function processCleanup(job: Job, token: string | undefined, context: Job
 }
 
 /**
- * Take the install lease of every version the plan deletes, so no install of that version runs
- * meanwhile; a version whose install lease is busy is kept this time, with a note saying why.
+ * Plan the cleanup from this attempt's observation (a resumed cleanup plans again, so a version
+ * that became live or the rollback target meanwhile is kept), then take the install lease of every
+ * version the plan deletes, so no install of that version runs meanwhile; a version whose install
+ * lease is busy is kept this time, with a note saying why.
  */
 export async function leaseVersionsToDelete(run: PreparedRun): Promise<Preparation> {
   const { context, request, env, payload, holder, ttlMs } = run;
-  let plan: Plan | undefined;
-  let pending: Step[];
-  if (run.cursor) {
-    pending = run.cursor.phase === 'forward' ? run.cursor.forwardSteps.slice(run.cursor.completed) : [];
-  } else {
-    const states = await observeEnvironment(env, request.app);
-    const planned = planRelease(request, env, states, context.now?.() ?? new Date(), run.inUse);
-    if (!planned.ok) return { release: async () => undefined };
-    plan = planned.plan;
-    pending = plan.steps;
-  }
+  const planned = planRelease(request, env, run.observed, context.now?.() ?? new Date(), run.inUse);
+  if (!planned.ok) return {};
+  const plan: Plan = planned.plan;
 
   const keepers = new Map<string, LeaseKeeper>();
   const busy = new Map<string, string>();
-  for (const version of new Set(pending.flatMap((s) => (s.kind === 'delete-version' ? [s.version] : [])))) {
+  for (const version of new Set(plan.steps.flatMap((s) => (s.kind === 'delete-version' ? [s.version] : [])))) {
     const key = leaseKey(context.prefix, leaseForDeletion(payload.app, payload.environment, version));
     const got = await acquireLease(context.redis, key, holder, ttlMs, `cleanup deleting ${payload.app} ${version} in ${payload.environment}`);
     if ('token' in got) keepers.set(version, new LeaseKeeper(context.redis, key, holder, got.token, ttlMs).start());
@@ -42,7 +36,7 @@ export async function leaseVersionsToDelete(run: PreparedRun): Promise<Preparati
   const keep = (step: Step): boolean => step.kind !== 'delete-version' || keepers.has(step.version);
   const notes = [...busy].map(([version, message]) => `keeping ${version} this time: it is being installed (${message.replace(/^waiting for /, '')})`);
 
-  const release = async (): Promise<void> => {
+  const releaseLeases = async (): Promise<void> => {
     for (const keeper of keepers.values()) {
       await keeper.stop({ release: false });
       await releaseLeaseAndWake(context.queue, context.redis, keeper.key, keeper.holder, keeper.token).catch(() => false);
@@ -51,8 +45,5 @@ export async function leaseVersionsToDelete(run: PreparedRun): Promise<Preparati
   const guard = (): void => {
     for (const keeper of keepers.values()) keeper.assertHeld();
   };
-  if (plan) return { plan: { ...plan, steps: plan.steps.filter(keep), notes: [...plan.notes, ...notes] }, guard, release };
-  const cursor = run.cursor!;
-  const done = cursor.forwardSteps.slice(0, cursor.completed);
-  return { cursor: { ...cursor, forwardSteps: [...done, ...pending.filter(keep)] }, guard, release };
+  return { plan: { ...plan, steps: plan.steps.filter(keep), notes: [...plan.notes, ...notes] }, guard, releaseLeases };
 }

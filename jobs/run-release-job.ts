@@ -2,19 +2,20 @@ import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { RedisClient } from '../src/queue/connection.js';
 import { findEnvironment, type Config } from '../src/config/index.js';
 import type { ProgressEvent, ReleaseResult, Reporter } from '../src/core/events.js';
-import { describeJob, leaseNeededFor, versionsToMarkInUse, type LeaseRequest } from '../src/core/exclusion.js';
-import type { AppSpec } from '../src/core/model.js';
+import { describeJob, leaseNeededFor, supersedes, versionsToMarkInUse, type LeaseRequest } from '../src/core/exclusion.js';
+import type { AppSpec, RegionState } from '../src/core/model.js';
 import type { Plan } from '../src/core/plan.js';
 import { logger } from '../src/observability/log.js';
 import { leaseWaitsTotal, queueWaitSeconds } from '../src/observability/metrics.js';
 import { appendAudit, appendAuditOnce, type AuditEntry, type AuditKind } from '../src/queue/audit.js';
 import { markInUse, unmarkInUse, versionsInUse } from '../src/queue/in-use.js';
-import { acquireLease, LeaseKeeper, LostLeaseError } from '../src/queue/lease.js';
+import { acquireLease, LeaseKeeper, LostLeaseError, parkLease, raiseFence, readLease, takeOverLease } from '../src/queue/lease.js';
+import { describeSuperseded, markSuperseded, readSuperseded, watchSuperseded } from '../src/queue/supersede.js';
 import { leaseKey, type JobKind } from '../src/queue/names.js';
 import { parsePayload, type PayloadOf, type ReleasePayload } from '../src/queue/payloads.js';
 import { releaseLeaseAndWake, waitForLease } from '../src/queue/wait-for-lease.js';
-import { executeRelease, refusedResult, type ReleaseEnvironment, type ReleaseRequest } from '../src/release/release.js';
-import { RunInterrupted, type RunCursor } from '../src/release/runner.js';
+import { executeRelease, observeForAttempt, refusedResult, supersededResult, type ReleaseEnvironment, type ReleaseRequest } from '../src/release/release.js';
+import { RunInterrupted, RunSuperseded, type RunCursor } from '../src/release/runner.js';
 
 /** The environment and app a job acts on; throws for names the config does not know. */
 export type EnvironmentFor = (app: string, environment: string) => { env: ReleaseEnvironment; app: AppSpec };
@@ -41,15 +42,14 @@ export interface JobContext {
 
 /** What a job kind adds around the shared procedure, while its lease is held. */
 export interface Preparation {
-  /** Run this plan instead of planning again (fresh runs only). */
+  /** Run this plan (made from the attempt's observation) instead of planning again. */
   plan?: Plan;
-  /** The cursor to resume from, possibly narrowed (resumed runs only). */
-  cursor?: RunCursor;
   /** Refuse instead of running, with these reasons. */
   refusal?: string[];
   /** Throws when something this preparation holds was lost; checked before each mutating step. */
   guard?: () => void;
-  release(): Promise<void>;
+  /** Give back what the preparation took (e.g. cleanup's install leases). */
+  releaseLeases?: () => Promise<void>;
 }
 
 export interface PreparedRun {
@@ -62,6 +62,8 @@ export interface PreparedRun {
   ttlMs: number;
   inUse: readonly string[];
   cursor: RunCursor | undefined;
+  /** This attempt's one observation of every region. */
+  observed: readonly RegionState[];
 }
 
 export interface JobSpec<K extends JobKind> {
@@ -73,10 +75,14 @@ export interface JobSpec<K extends JobKind> {
 
 const reportedTtlSeconds = 7 * 24 * 60 * 60;
 
+/** How often a running job looks for a superseded mark, and a superseding job for the lease. */
+const supersedePollMs = 250;
+
 /**
- * The procedure every release job follows: validate, take the lease its kind needs (or wait,
- * delayed, saying who holds it), keep it renewed and fenced, resume from the recorded cursor,
- * report each event, report the final summary once, audit, and give the lease back.
+ * The procedure every release job follows: validate; end at once if a newer release superseded
+ * it; take the lease its kind needs (or wait, delayed, saying who holds it; or supersede the
+ * holder); observe every region once; reconcile or plan from that; run fenced; report the final
+ * summary once; audit; and give the lease back, or keep it while the job waits for its own retry.
  */
 export async function runReleaseJob<K extends JobKind>(job: Job, token: string | undefined, context: JobContext, spec: JobSpec<K>): Promise<ReleaseResult> {
   const payload = parsePayload(spec.kind, job.data);
@@ -87,49 +93,86 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
   const holder = job.id ?? payload.requestId;
   const ttlMs = lockTtlMs(context.config, payload.environment);
   const { redis, prefix } = context;
+  const request: ReleaseRequest = { action: spec.kind, app, version, actor: payload.requestedBy };
+  const reporter = new JobReporter(job, payload, context, version);
 
-  const acquired = await acquireLease(redis, key, holder, ttlMs, describeJob(leaseRequest));
+  const superseded = await readSuperseded(redis, prefix, holder);
+  if (superseded) {
+    await releaseLeaseHeldBy(context, key, holder);
+    const result = await supersededResult(request, env, `${describeSuperseded(superseded)}: this job does not touch any region again`);
+    await reporter.report({ type: 'finished', result });
+    return result;
+  }
+
+  const info = { description: describeJob(leaseRequest), kind: spec.kind, actor: payload.requestedBy };
+  let acquired = await acquireLease(redis, key, holder, ttlMs, info);
+  if ('heldBy' in acquired && supersedes(spec.kind, acquired.kind)) {
+    const by = { jobId: holder, kind: spec.kind, actor: payload.requestedBy, at: new Date().toISOString() };
+    await markSuperseded(redis, prefix, acquired.heldBy, by);
+    // A holder waiting for its retry is taken over now; a running one stops at its next step.
+    if (acquired.state === 'waiting') acquired = await takeOverLease(redis, key, holder, ttlMs, info, { holder: acquired.heldBy, token: acquired.heldToken });
+    if ('heldBy' in acquired) {
+      return waitForLease(job, token, { ...acquired, description: `${acquired.description}, superseded by this ${spec.kind}` }, { leaseKey: key, redis, retryMs: supersedePollMs });
+    }
+    logger().info({ superseded: by }, 'took the lease over from a waiting job it supersedes');
+  }
   if ('heldBy' in acquired) {
     leaseWaitsTotal.inc({ kind: spec.kind });
     logger().debug({ heldBy: acquired.heldBy, holderDoes: acquired.description }, 'waiting for the lease');
     return waitForLease(job, token, acquired, { leaseKey: key, redis, retryMs: context.leaseRetryMs ?? 2_000 });
   }
 
+  let lease = acquired.token;
   const marked = versionsToMarkInUse(leaseRequest);
   const markAll = () => Promise.all(marked.map((v) => markInUse(redis, prefix, payload.app, payload.environment, v, holder, ttlMs)));
-  const keeper = new LeaseKeeper(redis, key, holder, acquired.token, ttlMs, { alsoRenew: markAll }).start();
-  const signal = AbortSignal.any([context.shutdown, keeper.signal]);
-  const reporter = new JobReporter(job, payload, context, version);
+  let keeper = new LeaseKeeper(redis, key, holder, lease, ttlMs, { alsoRenew: markAll }).start();
+  const supersede = new AbortController();
+  const stopWatching = watchSuperseded(redis, prefix, holder, (by) => supersede.abort(new RunSuperseded(describeSuperseded(by))), supersedePollMs);
   let preparation: Preparation | undefined;
   let cursorAtFailure: RunCursor | undefined;
+  // Whether BullMQ runs this job again (a retry, a hold, a hand-back): then the lease is kept for it.
+  let runsAgain = false;
   try {
     await markAll();
-    const request: ReleaseRequest = { action: spec.kind, app, version, actor: payload.requestedBy };
-    let cursor = readRunCursor(job.data);
-    if (!cursor && job.attemptsMade === 0 && job.processedOn) queueWaitSeconds.observe({ kind: spec.kind }, Math.max(0, job.processedOn - job.timestamp) / 1000);
-    await audit(context, payload, 'started', version, cursor ? `resumed at step ${cursor.completed + 1} by job ${holder}` : `job ${holder}`);
-    const inUse = spec.kind === 'cleanup' ? await versionsInUse(redis, prefix, payload.app, payload.environment) : [];
-    preparation = await spec.prepare?.({ job, payload, request, env, context, holder, ttlMs, inUse, cursor });
-    cursor = preparation?.cursor ?? cursor;
+    const cursor = readRunCursor(job.data);
     cursorAtFailure = cursor;
+    if (!cursor && job.attemptsMade === 0 && job.processedOn) queueWaitSeconds.observe({ kind: spec.kind }, Math.max(0, job.processedOn - job.timestamp) / 1000);
+    await audit(context, payload, 'started', version, cursor ? `attempt ${job.attemptsMade + 1} by job ${holder}, after ${cursor.records.length} recorded steps` : `job ${holder}`);
+    let observed = await observeForAttempt(env, app, cursor);
+    const newest = newestFence(observed);
+    if (leaseRequest.kind !== 'deploy' && newest !== null && newest >= lease) {
+      // A Service carries a token this lease's counter never gave out since: Redis lost it. Count
+      // on from the cluster's token, and look again with the new one.
+      await raiseFence(redis, key, newest);
+      await keeper.stop({ release: false });
+      const again = await acquireLease(redis, key, holder, ttlMs, info);
+      if ('heldBy' in again) throw new RunInterrupted(`the lease went to ${again.heldBy} while its fencing token was raised`);
+      lease = again.token;
+      keeper = new LeaseKeeper(redis, key, holder, lease, ttlMs, { alsoRenew: markAll }).start();
+      observed = await observeForAttempt(env, app, cursor);
+    }
+    const inUse = spec.kind === 'cleanup' ? await versionsInUse(redis, prefix, payload.app, payload.environment) : [];
+    preparation = await spec.prepare?.({ job, payload, request, env, context, holder, ttlMs, inUse, cursor, observed });
     if (preparation?.refusal) {
       const result = refusedResult(request, env, preparation.refusal);
       await reporter.report({ type: 'finished', result });
       return result;
     }
+    const held = keeper;
     return await executeRelease(request, env, {
       reporter,
       cursor,
+      observed,
       saveCursor: async (next) => {
         cursorAtFailure = next;
         await saveRunCursor(job, next);
       },
       guard: async () => {
         preparation?.guard?.();
-        await keeper.assertFenced();
+        await held.assertFenced();
       },
-      fence: String(acquired.token),
-      signal,
+      fence: lease,
+      signal: AbortSignal.any([context.shutdown, held.signal, supersede.signal]),
       inUse,
       plan: preparation?.plan,
       // Held regions are retried by BullMQ from the saved cursor while attempts remain.
@@ -139,24 +182,52 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
   } catch (error) {
     if (error instanceof RunInterrupted && context.shutdown.aborted && !keeper.lost) {
       // Handed back without spending an attempt: another worker resumes from the saved cursor.
+      runsAgain = true;
       await job.log(`handed back: ${error.message}`);
       await job.moveToDelayed(Date.now() + 100, token);
       throw new DelayedError(error.message);
     }
     const failure = await classifyFailure(error, job);
+    runsAgain = !failure.final;
     if (failure.final) {
       // The thread and the audit hear about it once, like any other outcome.
-      const request: ReleaseRequest = { action: spec.kind, app, version, actor: payload.requestedBy };
       await reporter.report({ type: 'finished', result: failedResult(request, env, failure.message, job, cursorAtFailure) }).catch(() => undefined);
     }
     throw failure.error;
   } finally {
-    await preparation?.release().catch(() => undefined);
+    stopWatching();
+    await preparation?.releaseLeases?.().catch(() => undefined);
     await Promise.all(marked.map((v) => unmarkInUse(redis, prefix, payload.app, payload.environment, v, holder).catch(() => undefined)));
     await keeper.stop({ release: false });
-    // Token-checked: a lease another run took over is left alone.
-    await releaseLeaseAndWake(context.queue, redis, key, holder, acquired.token).catch(() => false);
+    if (runsAgain && !keeper.lost) {
+      // Kept for this job's next attempt: nothing interleaves unseen, except a rollback that supersedes it.
+      await parkLease(redis, key, holder, lease, nextAttemptDelayMs(job) + ttlMs).catch(() => false);
+    } else {
+      // Token-checked: a lease another run took over is left alone.
+      await releaseLeaseAndWake(context.queue, redis, key, holder, lease).catch(() => false);
+    }
   }
+}
+
+/** Give back a lease this job still holds from an earlier attempt (it ends without running). */
+async function releaseLeaseHeldBy(context: JobContext, key: string, holder: string): Promise<void> {
+  const held = await readLease(context.redis, key).catch(() => null);
+  if (held?.holder === holder) await releaseLeaseAndWake(context.queue, context.redis, key, holder, held.token).catch(() => false);
+}
+
+/** The newest fencing token any region's live Service carries. */
+function newestFence(states: readonly RegionState[]): number | null {
+  const fences = states.flatMap((s) => (typeof s.live?.fence === 'number' ? [s.live.fence] : []));
+  return fences.length > 0 ? Math.max(...fences) : null;
+}
+
+/** When BullMQ will run a job again after this attempt failed (its exponential or fixed backoff). */
+function nextAttemptDelayMs(job: Job): number {
+  const backoff = job.opts.backoff;
+  if (backoff === undefined) return 0;
+  if (typeof backoff === 'number') return backoff;
+  const base = backoff.delay ?? 0;
+  return backoff.type === 'exponential' ? base * 2 ** job.attemptsMade : base;
 }
 
 /**
@@ -184,7 +255,7 @@ class JobReporter implements Reporter {
     const { redis, prefix } = this.context;
     const marker = `${prefix}:reported:${this.job.id}:${this.job.timestamp}`;
     const { outcome, reasons } = event.result;
-    const kind: AuditKind = outcome === 'succeeded' ? 'succeeded' : outcome === 'rolled-back' ? 'rolled-back' : 'failed';
+    const kind: AuditKind = outcome === 'refused' ? 'failed' : outcome;
     const entry = auditEntry(this.context, this.payload, kind, this.version, outcome === 'refused' ? `refused: ${reasons.join('; ')}` : reasons.join('; ') || undefined);
     const claimed = await appendAuditOnce(redis, prefix, { key: marker, value: 'reporting', ttlSeconds: reportedTtlSeconds }, entry);
     if (!claimed && (await redis.get(marker)) !== 'reporting') {
@@ -223,7 +294,7 @@ export function readRunCursor(data: unknown): RunCursor | undefined {
   const saved = (data as { runCursor?: unknown } | null)?.runCursor;
   if (typeof saved !== 'object' || saved === null) return undefined;
   const cursor = saved as Partial<RunCursor>;
-  const valid = (cursor.phase === 'forward' || cursor.phase === 'compensation') && typeof cursor.completed === 'number' && Array.isArray(cursor.forwardSteps) && Array.isArray(cursor.records);
+  const valid = (cursor.phase === 'forward' || cursor.phase === 'compensation') && typeof cursor.completed === 'number' && Array.isArray(cursor.forwardSteps) && Array.isArray(cursor.compensationSteps) && Array.isArray(cursor.records);
   return valid ? (saved as RunCursor) : undefined;
 }
 

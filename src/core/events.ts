@@ -27,9 +27,20 @@ export interface RegionReport {
   timings: RegionTimings;
   health: RegionHealth | null;
   detail: string | null;
+  /** What the region's live Service said when it was read again after the last step (traffic actions). */
+  after?: RegionAfter | undefined;
 }
 
-export type ReleaseOutcome = 'succeeded' | 'failed' | 'rolled-back' | 'refused';
+/** A region's live version as observed after a release, or why it could not be read. */
+export type RegionAfter = { live: string | null; changedOutside: boolean; promotedBy: string | null } | { unknown: string };
+
+/**
+ * succeeded: every region serves the target, as observed at the end. rolled-back: it failed and
+ * every region is back where it was. stopped: a region was changed outside the release, which
+ * stopped without overwriting it. superseded: a newer release (an emergency rollback) took it
+ * over. failed: anything else; `split` says loudly when regions were left on different versions.
+ */
+export type ReleaseOutcome = 'succeeded' | 'failed' | 'rolled-back' | 'stopped' | 'superseded' | 'refused';
 
 export interface ReleaseResult {
   outcome: ReleaseOutcome;

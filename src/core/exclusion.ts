@@ -57,3 +57,13 @@ export function leasesConflict(a: LeaseNeed, b: LeaseNeed): boolean {
 export function describeJob(request: LeaseRequest): string {
   return [request.kind, request.app, request.version ?? null, `in ${request.environment}`].filter((part) => part !== null).join(' ');
 }
+
+/**
+ * Whether a request of kind `incoming` supersedes the job of kind `holding` that holds the same
+ * lease, instead of waiting behind it. Only the emergency exit does: a rollback supersedes a
+ * promotion (running, retrying or holding at an unreachable region) and a cleanup. Everything
+ * else waits its turn; installs of other versions conflict with nothing.
+ */
+export function supersedes(incoming: Action, holding: string): boolean {
+  return incoming === 'rollback' && (holding === 'promote' || holding === 'cleanup');
+}

@@ -45,6 +45,14 @@ export interface LiveState {
   previousVersion: string | null;
   promotedAt: string | null;
   promotedBy: string | null;
+  /**
+   * The selector is not on the version cutover last recorded as live: someone switched it by
+   * hand (or another tool did). `previousVersion` is then what cutover had made live, and
+   * `promotedAt`/`promotedBy` are unknown (null).
+   */
+  changedOutside?: boolean;
+  /** Fencing token of the last switch cutover wrote (cutover.dev/fence), null when none. */
+  fence?: number | null;
 }
 
 export interface RegionState {

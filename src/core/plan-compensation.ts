@@ -30,7 +30,7 @@ export function planCompensation(completed: readonly Step[]): Compensation {
     }
     if (first.from === step.to) continue;
     const back: SwitchStep = { kind: 'switch', region: step.region, from: step.to, to: first.from };
-    if (first.previousBefore !== undefined) back.previous = first.previousBefore;
+    if (first.rollbackTargetBefore !== undefined) back.rollbackTargetAfter = first.rollbackTargetBefore;
     steps.push(back, { kind: 'verify', region: step.region, version: first.from });
   }
   return { steps, notes };

@@ -35,20 +35,23 @@ export function planTrafficSwitch(states: readonly RegionState[], input: SwitchP
   const split = splitDescription(states);
   if (split) notes.push(`regions are on different versions before this ${input.action}: ${split}`);
 
-  const steps: Step[] = [];
+  // Every region is prechecked before the first switch (the runner runs them side by side), so a
+  // target that is missing or unhealthy anywhere stops the release before traffic moves at all.
+  const steps: Step[] = states.map((state) => ({ kind: 'precheck', region: state.region, version, minReady }));
   states.forEach((state, index) => {
     const { region } = state;
     const live = state.live;
-    steps.push({ kind: 'precheck', region, version, minReady });
     if (toSwitch[index]) {
-      steps.push({ kind: 'switch', region, from: live?.version ?? null, to: version, previousBefore: live?.previousVersion ?? null });
+      steps.push({ kind: 'switch', region, from: live?.version ?? null, to: version, rollbackTargetBefore: live?.previousVersion ?? null });
     } else {
       notes.push(`${region}: already on ${version}, verifying only`);
     }
     steps.push({ kind: 'verify', region, version });
     const laterSwitch = toSwitch.slice(index + 1).includes(true);
-    if (toSwitch[index] && laterSwitch && input.bakeMs > 0) steps.push({ kind: 'bake', region, durationMs: input.bakeMs });
+    if (toSwitch[index] && laterSwitch && input.bakeMs > 0) steps.push({ kind: 'bake', region, durationMs: input.bakeMs, version });
   });
+  const outside = states.filter((s) => s.live?.changedOutside).map((s) => `${s.region}: the live selector (${s.live?.version ?? 'none'}) was changed without cutover; cutover had made ${s.live?.previousVersion ?? 'nothing'} live`);
+  notes.push(...outside);
   return {
     ok: true,
     plan: { action: input.action, app: app.name, environment: input.environment, version, regions: states.map((s) => s.region), steps, notes },

@@ -12,12 +12,13 @@ export type Step =
       from: string | null;
       to: string;
       /** Rollback target to record on the live Service after the switch; absent: `from`. */
-      previous?: string | null;
+      rollbackTargetAfter?: string | null;
       /** The rollback target recorded before this switch, so a compensation can put it back. */
-      previousBefore?: string | null;
+      rollbackTargetBefore?: string | null;
     }
   | { kind: 'verify'; region: string; version: string }
-  | { kind: 'bake'; region: string; durationMs: number }
+  /** Wait, then confirm the region still serves `version` before the next region is touched. */
+  | { kind: 'bake'; region: string; durationMs: number; version: string }
   | { kind: 'delete-version'; region: string; version: string; reason: string };
 
 export type StepKind = Step['kind'];

@@ -12,14 +12,12 @@ export function describeStep(step: Step): string {
  */
 export function renderPlan(plan: Plan): string {
   const lines = [title(plan)];
-  let index = 0;
+  // Numbered in execution order; grouped by region (every region's precheck runs first).
+  const number = new Map(plan.steps.map((step, index) => [step, index + 1]));
   for (const region of plan.regions) {
     const steps = plan.steps.filter((s) => s.region === region);
     lines.push(`${region}: ${regionSummary(plan, steps)}`);
-    for (const step of steps) {
-      index = plan.steps.indexOf(step, index) + 1;
-      lines.push(`  ${index}. ${stepText(step)}`);
-    }
+    for (const step of steps) lines.push(`  ${number.get(step)}. ${stepText(step)}`);
   }
   if (plan.notes.length > 0) {
     lines.push('Notes:');
@@ -81,7 +79,7 @@ function stepText(step: Step): string {
     case 'precheck':
       return `precheck ${step.version}: installed, at least ${pods(step.minReady)}, /${step.version}/ answers with ${step.version}`;
     case 'switch': {
-      const recorded = step.previous === undefined ? '' : `, rollback target back to ${step.previous ?? 'none'}`;
+      const recorded = step.rollbackTargetAfter === undefined ? '' : `, rollback target back to ${step.rollbackTargetAfter ?? 'none'}`;
       return `switch the live selector ${step.from ?? 'none'} → ${step.to}${recorded}`;
     }
     case 'verify':

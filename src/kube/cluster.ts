@@ -1,4 +1,4 @@
-import type { AppSpec, InstalledVersion, RegionState } from '../core/model.js';
+import type { AppSpec, InstalledVersion, LiveState, RegionState } from '../core/model.js';
 
 /** One endpoint of a Service, as its EndpointSlices list it. */
 export interface EndpointView {
@@ -18,14 +18,21 @@ export interface SwitchResult {
 
 export interface SwitchRequest {
   to: string;
-  /** The version live before the switch: recorded as the rollback target. */
+  /**
+   * The version the caller expects live (null: none). The write happens only while the selector
+   * still says so; any other version is a change made outside this release and is refused
+   * (KubeError 'changed-outside'), never overwritten. It is recorded as the rollback target.
+   */
   from: string | null;
   /** Rollback target to record instead of `from` (a compensation puts the old one back). */
-  previous?: string | null | undefined;
+  rollbackTarget?: string | null | undefined;
   by: string;
   at: Date;
-  /** Fencing token of the lease held by the caller, recorded on the Service (see queue leases). */
-  fence?: string;
+  /**
+   * Fencing token of the lease held by the caller. Recorded on the Service with the switch; a
+   * Service that carries a newer token is not written (KubeError 'fenced').
+   */
+  fence?: number | undefined;
 }
 
 /**
@@ -43,8 +50,14 @@ export interface Cluster {
   waitForReady(app: AppSpec, version: string, minReady: number, options: { timeoutMs: number; signal?: AbortSignal }): Promise<InstalledVersion>;
   /** Create the live Service `<app>` and the live route `/` when missing; never changes them when present. */
   bootstrap(app: AppSpec, initialVersion: string | null): Promise<{ created: string[] }>;
-  /** One merge patch of the live Service's selector and cutover.dev/ annotations; no-op when already live. */
+  /**
+   * One conditional merge patch of the live Service's selector and cutover.dev/ annotations (the
+   * resourceVersion read, the expected `from`, the fencing token); no-op when already on `to`.
+   * A 409 from an unrelated change is re-read and decided again.
+   */
   switchSelector(app: AppSpec, request: SwitchRequest): Promise<SwitchResult>;
+  /** The live Service alone (one GET): what is live now; null when it does not exist. */
+  readLive(app: AppSpec): Promise<LiveState | null>;
   /** Endpoints currently listed by the EndpointSlices of a Service. */
   endpoints(serviceName: string): Promise<EndpointView[]>;
   /**

@@ -17,6 +17,12 @@ export type KubeErrorCode =
   | 'name-collision'
   | 'live-version'
   | 'not-bootstrapped'
+  /** The live Service is on a version the writer did not expect: someone else changed it. */
+  | 'changed-outside'
+  /** The live Service carries a newer fencing token: a newer lease holder wrote it. */
+  | 'fenced'
+  /** The object kept changing under conditional writes (unrelated writers); nothing was written. */
+  | 'busy'
   | 'kubeconfig'
   | 'aborted'
   | 'unknown';
@@ -46,7 +52,18 @@ export interface KubeErrorOptions {
   causes?: { field: string; message: string }[];
   permission?: MissingPermission | null;
   region?: string | null;
+  /** What a conditional write found on the live Service instead of what it expected. */
+  found?: FoundLive | null;
   cause?: unknown;
+}
+
+/** The live Service as a refused conditional write found it. */
+export interface FoundLive {
+  version: string | null;
+  promotedBy: string | null;
+  /** The selector differs from the version cutover recorded: changed by something else. */
+  changedOutside: boolean;
+  fence: number | null;
 }
 
 export class KubeError extends Error {
@@ -61,6 +78,7 @@ export class KubeError extends Error {
   readonly causes: { field: string; message: string }[];
   readonly permission: MissingPermission | null;
   readonly region: string | null;
+  readonly found: FoundLive | null;
 
   constructor(code: KubeErrorCode, message: string, options: KubeErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -72,6 +90,7 @@ export class KubeError extends Error {
     this.causes = options.causes ?? [];
     this.permission = options.permission ?? null;
     this.region = options.region ?? null;
+    this.found = options.found ?? null;
   }
 }
 

@@ -18,13 +18,14 @@ import {
   type V1Ingress,
   type V1Service,
 } from '@kubernetes/client-node';
-import type { AppSpec, InstalledVersion, RegionState } from '../core/model.js';
+import type { AppSpec, InstalledVersion, LiveState, RegionState } from '../core/model.js';
 import { logger } from '../observability/log.js';
 import type { LabelKeys } from '../core/names.js';
 import { annotations, defaultLabelKeys, liveNames, versionNames } from '../core/names.js';
 import { appRefusal, compareNewestFirst, versionRefusal } from '../core/version.js';
 import type { Cluster, EndpointView, SwitchRequest, SwitchResult } from './cluster.js';
 import { KubeError, isKubeError, toKubeError, type KubeOperation } from './errors.js';
+import { switchRefusal } from './switch-guard.js';
 import {
   isAlreadyLive,
   liveRoute,
@@ -215,6 +216,7 @@ export class KubeCluster implements Cluster {
     // A patch that failed without an answer may still have been applied; if the re-read then finds
     // the target live, that write was (most likely) ours.
     let maybeWritten = false;
+    let conflicts = 0;
     for (let attempt = 1; ; attempt++) {
       const service = await this.readService(name).catch((error: unknown) => {
         if (isKubeError(error, 'not-found')) {
@@ -222,11 +224,15 @@ export class KubeCluster implements Cluster {
         }
         throw error;
       });
-      if (isAlreadyLive(service.spec?.selector, app.labelKeys, request.to)) return { patched: maybeWritten, patchMs: 0 };
-      const current = liveStateOf(service, app.labelKeys).version;
+      const live = liveStateOf(service, app.labelKeys);
+      if (live.version === request.to) return { patched: maybeWritten, patchMs: 0 };
+      const refusal = switchRefusal(this.region, name, live, request);
+      if (refusal) throw refusal;
       // A compensation names the rollback target to put back; otherwise it is what was live.
-      const previous = request.previous !== undefined ? request.previous : (current ?? request.from);
-      const body = selectorSwitchPatch(app.labelKeys, { ...request, previous }, service.metadata?.resourceVersion);
+      const rollbackTarget = request.rollbackTarget !== undefined ? request.rollbackTarget : (live.version ?? request.from);
+      // The resourceVersion makes the write conditional on everything read above: the selector,
+      // the fencing token. A 409 means the Service changed since: read again and decide again.
+      const body = selectorSwitchPatch(app.labelKeys, { ...request, rollbackTarget }, service.metadata?.resourceVersion);
       const started = performance.now();
       try {
         await this.once(
@@ -237,18 +243,35 @@ export class KubeCluster implements Cluster {
         );
       } catch (error) {
         const failure = toKubeError(error);
+        if (failure.code === 'conflict') {
+          conflicts++;
+          if (conflicts >= this.policy.attempts) {
+            throw new KubeError(
+              'busy',
+              `${this.region}: the live Service ${name} kept changing while cutover switched it (${conflicts} conflicting writes in a row by something else, such as a controller that edits its annotations); the selector was not switched. Find what keeps writing it, then try again`,
+              { region: this.region, status: 409, cause: failure },
+            );
+          }
+          await delay(retryDelayMs(this.policy, conflicts) ?? this.policy.capMs);
+          continue;
+        }
         if (!failure.transient) throw failure;
-        const wait = retryDelayMs(this.policy, attempt, failure.retryAfterMs);
+        const wait = retryDelayMs(this.policy, attempt - conflicts, failure.retryAfterMs);
         if (wait === null) throw failure;
-        // 409: someone changed the Service since the read; re-read and decide again.
-        if (failure.code !== 'conflict' && failure.code !== 'transient') maybeWritten = true;
+        if (failure.code !== 'transient') maybeWritten = true;
         await delay(wait);
         continue;
       }
       const patchMs = performance.now() - started;
-      if (current !== null && current !== request.to) await this.markRetired(app, current, request.at);
+      if (live.version !== null && live.version !== request.to) await this.markRetired(app, live.version, request.at);
       return { patched: true, patchMs };
     }
+  }
+
+  async readLive(app: AppSpec): Promise<LiveState | null> {
+    this.checkApp(app);
+    const service = await this.orNull(this.readService(liveNames(app.name).service));
+    return service ? liveStateOf(service, app.labelKeys) : null;
   }
 
   async endpoints(serviceName: string): Promise<EndpointView[]> {

@@ -166,7 +166,7 @@ export function isAlreadyLive(selector: Record<string, string> | undefined, keys
  */
 export function selectorSwitchPatch(
   keys: LabelKeys,
-  request: { to: string; previous: string | null; by: string; at: Date; fence?: string },
+  request: { to: string; rollbackTarget: string | null; by: string; at: Date; fence?: number | undefined },
   resourceVersion: string | undefined,
 ): { metadata: Record<string, unknown>; spec: { selector: Record<string, string> } } {
   return {
@@ -174,10 +174,10 @@ export function selectorSwitchPatch(
       ...(resourceVersion ? { resourceVersion } : {}),
       annotations: {
         [annotations.liveVersion]: request.to,
-        [annotations.previousVersion]: request.previous,
+        [annotations.previousVersion]: request.rollbackTarget,
         [annotations.promotedAt]: request.at.toISOString(),
         [annotations.promotedBy]: request.by,
-        ...(request.fence !== undefined ? { [fenceAnnotation]: request.fence } : {}),
+        ...(request.fence !== undefined ? { [fenceAnnotation]: String(request.fence) } : {}),
       },
     },
     spec: { selector: { [keys.version]: request.to } },

@@ -3,7 +3,7 @@ import type { InstalledVersion, LiveState } from '../core/model.js';
 import type { LabelKeys } from '../core/names.js';
 import { annotations } from '../core/names.js';
 import type { EndpointView } from './cluster.js';
-import { noLiveVersion } from './manifests.js';
+import { fenceAnnotation, noLiveVersion } from './manifests.js';
 
 /**
  * Pure readings of API objects. They accept objects from typed list calls (timestamps as Date)
@@ -13,12 +13,24 @@ import { noLiveVersion } from './manifests.js';
 export function liveStateOf(service: V1Service, keys: LabelKeys): LiveState {
   const selected = service.spec?.selector?.[keys.version];
   const notes = service.metadata?.annotations ?? {};
+  const version = selected === undefined || selected === noLiveVersion ? null : selected;
+  // cutover writes the selector and its live-version annotation in one patch; when they differ,
+  // something else moved the selector, and what cutover had made live is the rollback target.
+  const recorded = notes[annotations.liveVersion] ?? null;
+  const changedOutside = recorded !== version;
   return {
-    version: selected === undefined || selected === noLiveVersion ? null : selected,
-    previousVersion: notes[annotations.previousVersion] ?? null,
-    promotedAt: notes[annotations.promotedAt] ?? null,
-    promotedBy: notes[annotations.promotedBy] ?? null,
+    version,
+    previousVersion: changedOutside ? recorded : (notes[annotations.previousVersion] ?? null),
+    promotedAt: changedOutside ? null : (notes[annotations.promotedAt] ?? null),
+    promotedBy: changedOutside ? null : (notes[annotations.promotedBy] ?? null),
+    changedOutside,
+    fence: fenceOf(notes[fenceAnnotation]),
   };
+}
+
+function fenceOf(value: string | undefined): number | null {
+  if (value === undefined || !/^\d+$/.test(value)) return null;
+  return Number(value);
 }
 
 export interface Rollout {

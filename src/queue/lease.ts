@@ -11,7 +11,27 @@ import type { RedisClient } from './connection.js';
  * which fences off the earlier attempt if it is in fact still running.
  */
 
-export type AcquireResult = { token: number } | { heldBy: string; description: string; expiresInMs: number };
+export type AcquireResult = { token: number } | LeaseBusy;
+
+/** Who holds a lease someone else asked for. */
+export interface LeaseBusy {
+  heldBy: string;
+  description: string;
+  expiresInMs: number;
+  /** The holder's job kind, when it said (see LeaseHolderInfo). */
+  kind: string;
+  /** `running`: its job is running now; `waiting`: its job waits for a retry or a hold, keeping the lease. */
+  state: 'running' | 'waiting';
+  /** The holder's fencing token (what a take-over must name). */
+  heldToken: number;
+}
+
+/** What a holder says about itself, so a waiting request can tell who holds the lease and whether it may supersede it. */
+export interface LeaseHolderInfo {
+  description?: string;
+  kind?: string;
+  actor?: string;
+}
 
 export interface LeaseInfo {
   holder: string;
@@ -20,16 +40,47 @@ export interface LeaseInfo {
   expiresInMs: number;
 }
 
+const busyReply = `
+  return {0, holder, redis.call('PTTL', KEYS[1]), redis.call('HGET', KEYS[1], 'description') or '',
+    redis.call('HGET', KEYS[1], 'kind') or '', redis.call('HGET', KEYS[1], 'state') or 'running', redis.call('HGET', KEYS[1], 'token') or '0'}
+`;
+
+const takeScript = `
+local token = redis.call('INCR', KEYS[2])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'token', token, 'description', ARGV[3], 'kind', ARGV[4], 'actor', ARGV[5], 'state', 'running')
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {1, token}
+`;
+
 const acquireScript = `
 local holder = redis.call('HGET', KEYS[1], 'holder')
 if holder and holder ~= ARGV[1] then
-  return {0, holder, redis.call('PTTL', KEYS[1]), redis.call('HGET', KEYS[1], 'description') or ''}
+${busyReply}
 end
-local token = redis.call('INCR', KEYS[2])
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'token', token, 'description', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return {1, token}
+${takeScript}`;
+
+// Take a lease whose holder's job is waiting (a retry or a hold) from that exact holder and token.
+const takeOverScript = `
+local holder = redis.call('HGET', KEYS[1], 'holder')
+if holder and (holder ~= ARGV[6] or redis.call('HGET', KEYS[1], 'token') ~= ARGV[7] or redis.call('HGET', KEYS[1], 'state') ~= 'waiting') then
+${busyReply}
+end
+${takeScript}`;
+
+const parkScript = `
+if redis.call('HGET', KEYS[1], 'holder') == ARGV[1] and redis.call('HGET', KEYS[1], 'token') == ARGV[2] then
+  redis.call('HSET', KEYS[1], 'state', 'waiting')
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return 1
+end
+return 0
+`;
+
+const raiseFenceScript = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
 `;
 
 const renewScript = `
@@ -49,10 +100,50 @@ return 0
 `;
 
 /** Take the lease if it is free (or already ours); otherwise say who holds it and for how long. */
-export async function acquireLease(redis: RedisClient, key: string, holder: string, ttlMs: number, description = ''): Promise<AcquireResult> {
-  const reply = (await redis.eval(acquireScript, 2, key, `${key}:fence`, holder, Math.ceil(ttlMs), description)) as [number, ...unknown[]];
+export async function acquireLease(redis: RedisClient, key: string, holder: string, ttlMs: number, info: string | LeaseHolderInfo = ''): Promise<AcquireResult> {
+  const { description = '', kind = '', actor = '' } = typeof info === 'string' ? { description: info } : info;
+  return acquireReply(await redis.eval(acquireScript, 2, key, `${key}:fence`, holder, Math.ceil(ttlMs), description, kind, actor));
+}
+
+/**
+ * Take the lease from a holder whose job is waiting (for a retry, or holding at an unreachable
+ * region): it succeeds only while that holder, with that token, still holds it in state
+ * `waiting`; otherwise answers who holds it now. The old holder's writes are fenced off by the
+ * new token.
+ */
+export async function takeOverLease(redis: RedisClient, key: string, holder: string, ttlMs: number, info: LeaseHolderInfo, from: { holder: string; token: number }): Promise<AcquireResult> {
+  const reply = await redis.eval(takeOverScript, 2, key, `${key}:fence`, holder, Math.ceil(ttlMs), info.description ?? '', info.kind ?? '', info.actor ?? '', from.holder, String(from.token));
+  return acquireReply(reply);
+}
+
+/**
+ * Keep the lease while the holder's job waits to run again (a retry, a hold, a hand-back): the
+ * lease says `waiting` and lasts `ttlMs` more, so nothing else interleaves unseen, except a
+ * request that supersedes it (an emergency rollback).
+ */
+export async function parkLease(redis: RedisClient, key: string, holder: string, token: number, ttlMs: number): Promise<boolean> {
+  return (await redis.eval(parkScript, 1, key, holder, String(token), Math.ceil(ttlMs))) === 1;
+}
+
+/**
+ * Make the next token greater than `atLeast`: a cluster object carries a token from before Redis
+ * lost its data (a flush, a failover without persistence), and new tokens must fence above it.
+ */
+export async function raiseFence(redis: RedisClient, key: string, atLeast: number): Promise<void> {
+  await redis.eval(raiseFenceScript, 1, `${key}:fence`, String(atLeast));
+}
+
+function acquireReply(raw: unknown): AcquireResult {
+  const reply = raw as [number, ...unknown[]];
   if (reply[0] === 1) return { token: Number(reply[1]) };
-  return { heldBy: String(reply[1]), expiresInMs: Math.max(0, Number(reply[2])), description: String(reply[3]) };
+  return {
+    heldBy: String(reply[1]),
+    expiresInMs: Math.max(0, Number(reply[2])),
+    description: String(reply[3]),
+    kind: typeof reply[4] === 'string' ? reply[4] : '',
+    state: reply[5] === 'waiting' ? 'waiting' : 'running',
+    heldToken: Number(reply[6] ?? 0),
+  };
 }
 
 /** Extend the lease; false when it expired or another holder took it over. */

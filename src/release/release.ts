@@ -8,7 +8,8 @@ import { planRollback } from '../core/plan-rollback.js';
 import type { Action, Plan, PlanResult } from '../core/plan.js';
 import type { PlanPolicy } from '../core/policy.js';
 import { planCleanup } from '../core/retention.js';
-import { runPlan, type RegionTarget, type RunCursor, type RunnerPolicy } from './runner.js';
+import { isKubeError } from '../kube/errors.js';
+import { observeAfter, RunHeld, runPlan, type RegionTarget, type RunCursor, type RunnerPolicy } from './runner.js';
 
 /** An environment as the release code needs it: regions in promotion order, and its policy. */
 export interface ReleaseEnvironment {
@@ -30,11 +31,14 @@ export interface ExecuteOptions {
   cursor?: RunCursor | undefined;
   saveCursor?: ((cursor: RunCursor) => Promise<void>) | undefined;
   guard?: (() => Promise<void>) | undefined;
-  fence?: string | undefined;
+  /** Fencing token of the caller's lease: written with, and checked by, every selector switch. */
+  fence?: number | undefined;
   signal?: AbortSignal | undefined;
   /** Versions that running jobs are installing or promoting: cleanup keeps them. */
   inUse?: readonly string[] | undefined;
-  /** Run this plan (already observed and checked by the caller) instead of planning again. */
+  /** This attempt's observation, when the caller already made it (a job observes once per attempt). */
+  observed?: readonly RegionState[] | undefined;
+  /** Run this plan (made by the caller from `observed`) instead of planning again. */
   plan?: Plan | undefined;
   /** A hold at an unreachable region throws RunHeld so the job is retried (see RunOptions). */
   retryHeld?: boolean | undefined;
@@ -44,6 +48,21 @@ export interface ExecuteOptions {
 /** Read every region of the environment at once. */
 export async function observeEnvironment(environment: ReleaseEnvironment, app: AppSpec): Promise<RegionState[]> {
   return Promise.all(environment.regions.map(({ target }) => target.cluster.observe(app)));
+}
+
+/**
+ * The one observation of an attempt: every region, side by side. A region that cannot be read
+ * fails the attempt (it is retried), except that a release holding at an unreachable region
+ * (policy hold) keeps holding.
+ */
+export async function observeForAttempt(environment: ReleaseEnvironment, app: AppSpec, cursor?: RunCursor): Promise<RegionState[]> {
+  const read = await Promise.allSettled(environment.regions.map(({ target }) => target.cluster.observe(app)));
+  const failed = read.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (!failed) return read.map((r) => (r as PromiseFulfilledResult<RegionState>).value);
+  if (cursor?.held && environment.policy.onRegionUnreachable === 'hold' && isKubeError(failed.reason, 'unreachable')) {
+    throw new RunHeld(`holding: ${failed.reason.message}`);
+  }
+  throw failed.reason;
 }
 
 /** Pure choice of the plan for a request, given what was observed. */
@@ -71,29 +90,32 @@ export async function previewRelease(request: ReleaseRequest, environment: Relea
 }
 
 /**
- * Observe, plan and run a release. A resumed job (cursor given) continues its recorded plan
- * instead of planning again: after a crash the cluster already reflects the steps done, and a
- * fresh plan would not know which regions this job switched.
+ * Observe, plan and run a release; every attempt observes first. A promotion or rollback resumed
+ * from its cursor reconciles the recorded plan with that observation (the runner does); the other
+ * actions simply plan again, since their plans already skip what the clusters say is done.
  */
 export async function executeRelease(request: ReleaseRequest, environment: ReleaseEnvironment, options: ExecuteOptions): Promise<ReleaseResult> {
   const now = options.now ?? (() => new Date());
+  const started = performance.now();
   const regions = new Map(environment.regions.map(({ name, target }) => [name, target]));
+  const traffic = request.action === 'promote' || request.action === 'rollback';
+  const cursor = traffic ? options.cursor : undefined;
+  const observed = options.observed ?? (await observeForAttempt(environment, request.app, cursor));
   let plan: Plan;
-  if (options.cursor) {
+  if (cursor) {
     plan = {
       action: request.action,
       app: request.app.name,
       environment: environment.name,
-      version: request.version,
+      version: planVersion(cursor) ?? request.version,
       regions: environment.regions.map((r) => r.name),
-      steps: options.cursor.forwardSteps,
-      notes: [`resumed after step ${options.cursor.completed} of the ${options.cursor.phase} phase`],
+      steps: cursor.forwardSteps,
+      notes: [`resumed after ${cursor.records.length} recorded steps: reconciled with what the clusters say now`],
     };
   } else if (options.plan) {
     plan = options.plan;
   } else {
-    const started = performance.now();
-    const planned = await previewRelease(request, environment, { now, inUse: options.inUse ?? [] });
+    const planned = planRelease(request, environment, observed, now(), options.inUse ?? []);
     if (!planned.ok) {
       const result = refusedResult(request, environment, planned.reasons, performance.now() - started);
       await options.reporter.report({ type: 'finished', result });
@@ -107,8 +129,9 @@ export async function executeRelease(request: ReleaseRequest, environment: Relea
     policy: environment.policy,
     actor: request.actor,
     reporter: options.reporter,
+    observed,
     compensate: planCompensation,
-    cursor: options.cursor,
+    cursor,
     saveCursor: options.saveCursor,
     guard: options.guard,
     fence: options.fence,
@@ -116,6 +139,36 @@ export async function executeRelease(request: ReleaseRequest, environment: Relea
     retryHeld: options.retryHeld,
     now,
   });
+}
+
+/** The version a recorded traffic plan moves to (a rollback's target is only in its steps). */
+function planVersion(cursor: RunCursor): string | null {
+  for (const step of cursor.forwardSteps) {
+    if (step.kind === 'switch' || step.kind === 'verify' || step.kind === 'precheck') return step.kind === 'switch' ? step.to : step.version;
+  }
+  return null;
+}
+
+/**
+ * The result of a job a newer release superseded before it could run again: nothing is touched;
+ * each region's line says what its live Service says now.
+ */
+export async function supersededResult(request: ReleaseRequest, environment: ReleaseEnvironment, reason: string): Promise<ReleaseResult> {
+  const names = environment.regions.map((r) => r.name);
+  const after = await observeAfter(names, { app: request.app, regions: new Map(environment.regions.map(({ name, target }) => [name, target])) });
+  const result = refusedResult(request, environment, [reason]);
+  result.outcome = 'superseded';
+  result.regions = names.map((region) => ({
+    region,
+    from: null,
+    to: null,
+    outcome: 'not-started',
+    timings: { patchMs: null, endpointsMs: null, dataPlaneMs: null, totalMs: 0 },
+    health: null,
+    detail: null,
+    after: after.get(region),
+  }));
+  return result;
 }
 
 export function refusedResult(request: ReleaseRequest, environment: ReleaseEnvironment, reasons: string[], totalMs = 0): ReleaseResult {

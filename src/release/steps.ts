@@ -1,4 +1,6 @@
-import type { AppSpec } from '../core/model.js';
+import type { AppSpec, RegionState } from '../core/model.js';
+import { describeOutsideChange } from '../core/reconcile.js';
+import { KubeError } from '../kube/errors.js';
 import { liveNames, versionNames } from '../core/names.js';
 import type { Step } from '../core/plan.js';
 import type { RegionHealth, StepOutcome } from '../core/events.js';
@@ -28,9 +30,11 @@ export interface StepRecord {
 export interface StepContext {
   app: AppSpec;
   regions: ReadonlyMap<string, RegionTarget>;
+  /** This attempt's observation per region (the precheck reads readiness from it). */
+  observed: ReadonlyMap<string, RegionState>;
   policy: RunnerPolicy;
   actor: string;
-  fence: string | undefined;
+  fence: number | undefined;
   signal: AbortSignal | undefined;
   now: () => Date;
   records: readonly StepRecord[];
@@ -79,7 +83,8 @@ export async function executeStep(step: Step, context: StepContext): Promise<Don
       return created.length > 0 ? done(`created ${created.join(', ')}`) : done('live Service and route already exist, left unchanged', {}, 'skipped');
     }
     case 'precheck': {
-      const state = await cluster.observe(app);
+      // Readiness comes from this attempt's observation; only the route is sampled now.
+      const state = context.observed.get(step.region) ?? (await cluster.observe(app));
       const installed = state.versions.find((v) => v.version === step.version);
       if (!installed) throw new Error(`${step.version} is not installed`);
       if (installed.readyReplicas < step.minReady) {
@@ -91,7 +96,7 @@ export async function executeStep(step: Step, context: StepContext): Promise<Don
       return done(`${step.version}: ${installed.readyReplicas}/${installed.desiredReplicas} pods ready, ${path} answers`);
     }
     case 'switch': {
-      const result = await cluster.switchSelector(app, { to: step.to, from: step.from, previous: step.previous, by: context.actor, at: context.now(), fence: context.fence });
+      const result = await cluster.switchSelector(app, { to: step.to, from: step.from, rollbackTarget: step.rollbackTargetAfter, by: context.actor, at: context.now(), fence: context.fence });
       const detail = result.patched
         ? `selector ${step.from ?? '(none)'} → ${step.to} in ${result.patchMs.toFixed(0)} ms`
         : `selector already on ${step.to}, nothing patched`;
@@ -113,7 +118,13 @@ export async function executeStep(step: Step, context: StepContext): Promise<Don
     }
     case 'bake': {
       await sleep(step.durationMs, context.signal);
-      return done(`baked ${Math.round(step.durationMs / 1000)} s`);
+      // Nothing moves the next region while this one no longer serves what was verified.
+      const live = await cluster.readLive(app);
+      if (live?.version !== step.version) {
+        const change = { region: step.region, expected: step.version, live: live?.version ?? null, promotedBy: live?.promotedBy ?? null, changedOutside: live?.changedOutside ?? false };
+        throw new KubeError('changed-outside', `${describeOutsideChange(change)}, during the bake`, { region: step.region });
+      }
+      return done(`baked ${Math.round(step.durationMs / 1000)} s; still on ${step.version}`);
     }
     case 'delete-version': {
       await cluster.deleteVersion(app, step.version);

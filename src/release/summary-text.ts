@@ -1,4 +1,5 @@
 import type { RegionReport, ReleaseResult } from '../core/events.js';
+import { describeAfter } from '../core/outcome.js';
 
 /** Plain-text summary of a release, one line per region: for the CLI, logs and Slack fallback text. */
 export function summaryLines(result: ReleaseResult): string[] {
@@ -10,11 +11,16 @@ export function summaryLines(result: ReleaseResult): string[] {
     if (restored.length > 0) lines.push(`restored: ${restored.join(', ')} switched back to the previous version and verified`);
     if (failed.length > 0) lines.push(`NOT restored: ${failed.join(', ')} — check these regions now`);
   }
-  if (result.split) lines.push('WARNING: regions are on different versions; see each region above');
+  if (result.split) lines.push('WARNING: regions are on different versions; see each region above and the SPLIT reason');
   return lines;
 }
 
 export function headline(result: ReleaseResult): string {
+  const line = outcomeLine(result);
+  return result.split ? `${line} — SPLIT: regions on different versions` : line;
+}
+
+function outcomeLine(result: ReleaseResult): string {
   const what = `${result.action} ${result.app}${result.version ? ` ${result.version}` : ''} in ${result.environment}`;
   switch (result.outcome) {
     case 'succeeded':
@@ -25,6 +31,10 @@ export function headline(result: ReleaseResult): string {
       return `⛔ ${what}: refused`;
     case 'failed':
       return `❌ ${what}: failed`;
+    case 'stopped':
+      return `⏹️ ${what}: stopped, a region was changed outside this release`;
+    case 'superseded':
+      return `⏭️ ${what}: superseded by a newer release`;
   }
 }
 
@@ -40,6 +50,7 @@ function regionLine(report: RegionReport): string {
     const seen = Object.entries(report.health.samples).map(([v, n]) => `${n}×${v}`).join(' ');
     parts.push(`health: ${report.health.readyPods} ready pods, samples ${seen || 'none'}${report.health.failedSamples ? `, ${report.health.failedSamples} failed` : ''}`);
   }
+  if (report.after) parts.push(describeAfter(report.after));
   if (report.detail && report.outcome === 'failed') parts.push(`— ${report.detail}`);
   return parts.join(' · ');
 }

@@ -2,6 +2,7 @@ import type { ApprovalRequest } from '../core/approval.js';
 import { describePeople, mention, type People } from '../core/authorization.js';
 import type { RegionReport, ReleaseResult } from '../core/events.js';
 import type { RegionState } from '../core/model.js';
+import { describeAfter } from '../core/outcome.js';
 import { splitDescription } from '../core/refusals.js';
 import { compareNewestFirst } from '../core/version.js';
 import { codeBlocks, context, divider, header, message, packLines, section, type Block, type SlackMessage } from './block-kit.js';
@@ -128,12 +129,15 @@ function regionSummary(report: RegionReport): string {
       `    health: ${report.health.readyPods} ready pod${report.health.readyPods === 1 ? '' : 's'} · ${sampled} sampled: ${samples.join(', ') || 'no answers'}${report.health.failedSamples > 0 ? ` · ${report.health.failedSamples} failed` : ''}`,
     );
   }
+  if (report.after) lines.push(`    ${escapeText(describeAfter(report.after))}`);
   if (report.detail && (report.outcome === 'failed' || report.outcome === 'restored' || report.outcome === 'not-started')) lines.push(`    ${escapeText(report.detail)}`);
   return lines.join('\n');
 }
 
 /** Where a region's live traffic stands after the release, as far as the report tells. */
 function standsOn(report: RegionReport): string {
+  // What the cluster said after the release, when it was read again, is the truth.
+  if (report.after) return 'unknown' in report.after ? 'unknown: check' : (report.after.live ?? 'none');
   switch (report.outcome) {
     case 'switched':
     case 'already-live':
@@ -203,6 +207,8 @@ const historyMarks: Record<string, string> = {
   succeeded: '✅',
   failed: '❌',
   'rolled-back': '↩️',
+  stopped: '⏹️',
+  superseded: '⏭️',
 };
 
 /** `history`: the newest entries first, one line each. */

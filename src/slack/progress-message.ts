@@ -106,5 +106,9 @@ export function outcomeText(result: ReleaseResult): string {
       return '❌ failed';
     case 'refused':
       return '⛔ refused';
+    case 'stopped':
+      return '⏹️ stopped: changed outside this release';
+    case 'superseded':
+      return '⏭️ superseded';
   }
 }

@@ -29,27 +29,27 @@ const cursorAt = (phase: 'forward' | 'compensation', completed: number): string 
 const stepEvent = (type: 'step-started' | 'step-finished', index: number, kind: string, region: string): string =>
   `{"type":"${type}","index":${index},"step":{"kind":"${kind}","region":"${region}"`;
 
-// The plan of every promotion: 0 precheck eu-west, 1 switch eu-west, 2 verify eu-west,
-// 3 bake eu-west, 4 precheck us-east, 5 switch us-east, 6 verify us-east.
+// The plan of every promotion: 0 precheck eu-west, 1 precheck us-east (both side by side, one
+// cursor save), 2 switch eu-west, 3 verify eu-west, 4 bake eu-west, 5 switch us-east, 6 verify us-east.
 interface KillPoint {
   label: string;
   wire: Tripwire;
-  /** us-east's v2 pods are scaled to 0 after its precheck, so its verify fails and the runner compensates. */
+  /** us-east's v2 pods are scaled to 0 after the bake, so its verify fails and the runner compensates. */
   failUsEast?: boolean;
   expect: 'succeeded' | 'rolled-back';
 }
 
 const killPoints: KillPoint[] = [
-  { label: 'after eu-west precheck (cursor saved, switch not begun)', wire: { match: cursorAt('forward', 1), action: 'kill-after-reply' }, expect: 'succeeded' },
+  { label: 'after both prechecks (cursor saved, no switch begun)', wire: { match: cursorAt('forward', 2), action: 'kill-after-reply' }, expect: 'succeeded' },
   {
     label: 'eu-west selector patched, before the switch is recorded or verified',
-    wire: { match: stepEvent('step-finished', 1, 'switch', 'eu-west'), action: 'kill-before' },
+    wire: { match: stepEvent('step-finished', 2, 'switch', 'eu-west'), action: 'kill-before' },
     expect: 'succeeded',
   },
-  { label: 'eu-west switch recorded, before its verify', wire: { match: cursorAt('forward', 2), action: 'kill-after-reply' }, expect: 'succeeded' },
-  { label: 'after eu-west verify (cursor saved, bake not begun)', wire: { match: cursorAt('forward', 3), action: 'kill-after-reply' }, expect: 'succeeded' },
-  { label: 'during the bake (0.7 s into 1.5 s)', wire: { match: stepEvent('step-started', 3, 'bake', 'eu-west'), action: 'kill-later', delayMs: 700 }, expect: 'succeeded' },
-  { label: 'after us-east precheck (cursor saved, switch not begun)', wire: { match: cursorAt('forward', 5), action: 'kill-after-reply' }, expect: 'succeeded' },
+  { label: 'eu-west switch recorded, before its verify', wire: { match: cursorAt('forward', 3), action: 'kill-after-reply' }, expect: 'succeeded' },
+  { label: 'after eu-west verify (cursor saved, bake not begun)', wire: { match: cursorAt('forward', 4), action: 'kill-after-reply' }, expect: 'succeeded' },
+  { label: 'during the bake (0.7 s into 1.5 s)', wire: { match: stepEvent('step-started', 4, 'bake', 'eu-west'), action: 'kill-later', delayMs: 700 }, expect: 'succeeded' },
+  { label: 'after the bake (cursor saved, us-east switch not begun)', wire: { match: cursorAt('forward', 5), action: 'kill-after-reply' }, expect: 'succeeded' },
   {
     label: 'us-east selector patched, before the switch is recorded or verified',
     wire: { match: stepEvent('step-finished', 5, 'switch', 'us-east'), action: 'kill-before' },

@@ -314,7 +314,7 @@ describe('the config drives the plans', () => {
       versions: [{ version: 'v2', desiredReplicas: 2, readyReplicas: 2, updatedReplicas: 2, createdAt: '2024-01-01T00:00:00Z', retiredAt: null, hasService: true, hasRoute: true }],
     }));
     const promotion = planPromotion(states, { app: spec, environment: production.name, version: 'v2' }, production.policy);
-    expect(promotion.ok && promotion.plan.steps.find((s) => s.kind === 'bake')).toEqual({ kind: 'bake', region: 'eu-west', durationMs: 2000 });
+    expect(promotion.ok && promotion.plan.steps.find((s) => s.kind === 'bake')).toEqual({ kind: 'bake', region: 'eu-west', durationMs: 2000, version: 'v2' });
     expect(planCleanup(states, { app: spec, environment: production.name }, production.policy, new Date(), []).ok).toBe(true);
   });
 });

@@ -29,11 +29,11 @@ const plan: Plan = {
   regions: ['eu-west', 'us-east'],
   steps: [
     { kind: 'precheck', region: 'eu-west', version: 'v42', minReady: 2 },
-    { kind: 'switch', region: 'eu-west', from: 'v41', to: 'v42', previousBefore: 'v40' },
-    { kind: 'verify', region: 'eu-west', version: 'v42' },
-    { kind: 'bake', region: 'eu-west', durationMs: 30_000 },
     { kind: 'precheck', region: 'us-east', version: 'v42', minReady: 2 },
-    { kind: 'switch', region: 'us-east', from: 'v41', to: 'v42', previousBefore: 'v40' },
+    { kind: 'switch', region: 'eu-west', from: 'v41', to: 'v42', rollbackTargetBefore: 'v40' },
+    { kind: 'verify', region: 'eu-west', version: 'v42' },
+    { kind: 'bake', region: 'eu-west', durationMs: 30_000, version: 'v42' },
+    { kind: 'switch', region: 'us-east', from: 'v41', to: 'v42', rollbackTargetBefore: 'v40' },
     { kind: 'verify', region: 'us-east', version: 'v42' },
   ],
   notes: [],
@@ -198,7 +198,7 @@ describe('planDigest', () => {
     const same: Plan = {
       ...plan,
       notes: ['eu-west: already checked'],
-      steps: plan.steps.map((s) => (s.kind === 'bake' ? { ...s, durationMs: 60_000 } : s.kind === 'precheck' ? { ...s, minReady: 3 } : s.kind === 'switch' ? { ...s, previousBefore: 'v39' } : s)),
+      steps: plan.steps.map((s) => (s.kind === 'bake' ? { ...s, durationMs: 60_000 } : s.kind === 'precheck' ? { ...s, minReady: 3 } : s.kind === 'switch' ? { ...s, rollbackTargetBefore: 'v39' } : s)),
     };
     expect(planDigest(same)).toBe(digest);
   });

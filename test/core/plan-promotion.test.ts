@@ -7,19 +7,19 @@ const request = { app, environment: 'production', version: 'v42' };
 const bothOn41 = [region('eu-west', 'v41', 'v40', [version('v41'), version('v42')]), region('us-east', 'v41', 'v40', [version('v41'), version('v42')])];
 
 describe('planPromotion', () => {
-  it('goes region by region: precheck, switch, verify, bake between regions only', () => {
+  it('prechecks every region first, then goes region by region: switch, verify, bake between regions only', () => {
     const plan = planOf(planPromotion(bothOn41, request, policy));
     expect(plan).toMatchObject({ action: 'promote', app: 'shop', environment: 'production', version: 'v42', regions: ['eu-west', 'us-east'] });
     expect(brief(plan)).toEqual([
       'eu-west precheck v42>=2',
+      'us-east precheck v42>=2',
       'eu-west switch v41->v42',
       'eu-west verify v42',
       'eu-west bake 30000',
-      'us-east precheck v42>=2',
       'us-east switch v41->v42',
       'us-east verify v42',
     ]);
-    expect(plan.steps[1]).toMatchObject({ previousBefore: 'v40' });
+    expect(plan.steps[2]).toMatchObject({ rollbackTargetBefore: 'v40' });
     expect(plan.notes).toEqual([]);
   });
 
@@ -37,7 +37,7 @@ describe('planPromotion', () => {
   it('verifies, without switching, a region already on the target', () => {
     const states = [region('eu-west', 'v42', 'v41', [version('v41'), version('v42')]), region('us-east', 'v41', 'v40', [version('v41'), version('v42')])];
     const plan = planOf(planPromotion(states, request, policy));
-    expect(brief(plan)).toEqual(['eu-west precheck v42>=2', 'eu-west verify v42', 'us-east precheck v42>=2', 'us-east switch v41->v42', 'us-east verify v42']);
+    expect(brief(plan)).toEqual(['eu-west precheck v42>=2', 'us-east precheck v42>=2', 'eu-west verify v42', 'us-east switch v41->v42', 'us-east verify v42']);
     expect(plan.notes).toContain('eu-west: already on v42, verifying only');
     expect(plan.notes).toContain('regions are on different versions before this promote: eu-west: v42, us-east: v41');
   });
@@ -46,9 +46,9 @@ describe('planPromotion', () => {
     const states = [region('eu-west', 'v41', 'v40', [version('v42')]), region('us-east', 'v42', 'v41', [version('v42')])];
     expect(brief(planOf(planPromotion(states, request, policy)))).toEqual([
       'eu-west precheck v42>=2',
+      'us-east precheck v42>=2',
       'eu-west switch v41->v42',
       'eu-west verify v42',
-      'us-east precheck v42>=2',
       'us-east verify v42',
     ]);
   });

@@ -49,7 +49,7 @@ describe('a worker SIGKILLed at an exact step boundary of a two-region promotion
   it('between eu-west selector patch and its verify: the next worker finds the selector switched, verifies it and finishes', async () => {
     // The patch went through, but the worker dies before recording the switch: the saved cursor
     // still says "switch eu-west" is to do.
-    wires.arm({ match: '{"type":"step-finished","index":1,"step":{"kind":"switch","region":"eu-west"', action: 'kill-before' });
+    wires.arm({ match: '{"type":"step-finished","index":2,"step":{"kind":"switch","region":"eu-west"', action: 'kill-before' });
     await enqueueRelease(world.queue, 'promote', { requestId: 'patched-1', app: 'shop', environment: 'production', version: 'v2', requestedBy: 'U0TEST', source: 'cli' });
     const trip = await wires.killed(1, 20_000);
     const victim = world.workers.find((w) => w.child.pid === trip.pid)!;
@@ -66,8 +66,10 @@ describe('a worker SIGKILLed at an exact step boundary of a two-region promotion
     expect(await world.liveVersions('shop')).toEqual({ 'eu-west': 'v2', 'us-east': 'v2' });
     const survivor = world.workersThatRan('patched-1').find((w) => w !== victim)!;
     const survivorSteps = survivor.lines.filter((l) => l.job === 'patched-1' && l.event === 'step-finished').map((l) => String(l.msg));
-    expect(survivorSteps[0]).toMatch(/^ok eu-west: switch .*selector already on v2, nothing patched/);
-    expect(survivorSteps[1]).toMatch(/^ok eu-west: verify/);
+    // It looked first: us-east still needs its switch (prechecked again), eu-west is on v2 already.
+    expect(survivorSteps[0]).toMatch(/^ok us-east: precheck/);
+    expect(survivorSteps[1]).toMatch(/^ok eu-west: switch .*selector already on v2, nothing patched/);
+    expect(survivorSteps[2]).toMatch(/^ok eu-west: verify/);
     await reportedOnce('patched-1', 'shop');
   });
 

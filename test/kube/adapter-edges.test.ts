@@ -61,13 +61,13 @@ function status(code: number, reason: string, message: string): Answer {
   return { status: code, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code } };
 }
 
-function liveService(version: string, resourceVersion: string): Answer {
+function liveService(version: string, resourceVersion: string, annotations: Record<string, string> = {}): Answer {
   return {
     status: 200,
     body: {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: 'shop', namespace: 'production', resourceVersion },
+      metadata: { name: 'shop', namespace: 'production', resourceVersion, annotations },
       spec: { selector: { [defaultLabelKeys.name]: 'shop', [defaultLabelKeys.version]: version } },
     },
   };
@@ -131,6 +131,51 @@ describe('KubeCluster against API answers the sandbox does not give on demand', 
     const result = await clusterAt(api.url).switchSelector(shop, { to: 'v2', from: 'v1', by: 'bob', at });
     expect(result).toEqual({ patched: false, patchMs: 0 });
     expect(api.seen.filter((r) => r.method === 'PATCH')).toHaveLength(1);
+  });
+
+  const conflict = status(409, 'Conflict', 'Operation cannot be fulfilled on services "shop": the object has been modified; please apply your changes to the latest version and try again');
+
+  it('stops, without patching, when the 409 came from someone switching the selector to another version', async () => {
+    const reads = [liveService('v1', '10'), liveService('v3', '11', { 'cutover.dev/live-version': 'v3', 'cutover.dev/promoted-by': 'carol' })];
+    const api = await fakeApi((request) => (request.method === 'GET' ? reads.shift()! : conflict));
+    const failure = await clusterAt(api.url).switchSelector(shop, { to: 'v2', from: 'v1', by: 'bob', at }).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: 'changed-outside', found: { version: 'v3', promotedBy: 'carol' } });
+    expect((failure as Error).message).toBe('eu-west was changed outside this release: live is v3, promoted by carol (this release expected v1)');
+    expect(api.seen.filter((r) => r.method === 'PATCH')).toHaveLength(1);
+  });
+
+  it('never writes over a version it did not expect, and says who put it there', async () => {
+    const api = await fakeApi(() => liveService('v3', '10'));
+    const failure = await clusterAt(api.url).switchSelector(shop, { to: 'v2', from: 'v1', by: 'bob', at }).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: 'changed-outside', found: { version: 'v3', changedOutside: true } });
+    expect((failure as Error).message).toContain('promoted by unknown (the selector was changed without cutover)');
+    expect(api.seen.filter((r) => r.method === 'PATCH')).toHaveLength(0);
+  });
+
+  it('refuses to write when the Service carries a newer fencing token than its lease', async () => {
+    const api = await fakeApi(() => liveService('v1', '10', { 'cutover.dev/live-version': 'v1', 'cutover.dev/fence': '12' }));
+    const failure = await clusterAt(api.url).switchSelector(shop, { to: 'v2', from: 'v1', by: 'bob', at, fence: 11 }).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: 'fenced', found: { fence: 12 } });
+    expect((failure as Error).message).toMatch(/written by a newer release \(fencing token 12, this job holds 11\)/);
+    expect(api.seen.filter((r) => r.method === 'PATCH')).toHaveLength(0);
+  });
+
+  it('writes its own token with the switch when no newer one is there', async () => {
+    const api = await fakeApi((request) => (request.method === 'GET' ? liveService('v1', '10', { 'cutover.dev/live-version': 'v1', 'cutover.dev/fence': '11' }) : liveService('v2', '11')));
+    await clusterAt(api.url).switchSelector(shop, { to: 'v2', from: 'v1', by: 'bob', at, fence: 11 });
+    const patch = api.seen.find((r) => r.method === 'PATCH' && r.path.includes('/services/shop'));
+    expect(patch?.body).toMatchObject({ metadata: { resourceVersion: '10', annotations: { 'cutover.dev/fence': '11' } } });
+  });
+
+  it('a Service that keeps changing (unrelated writers) gives a clear "busy" error, not raw 409 text', async () => {
+    let version = 10;
+    const api = await fakeApi((request) => (request.method === 'GET' ? liveService('v1', String(version++)) : conflict));
+    const failure = await clusterAt(api.url).switchSelector(shop, { to: 'v2', from: 'v1', by: 'bob', at }).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: 'busy', transient: false });
+    expect((failure as Error).message).toBe(
+      'eu-west: the live Service shop kept changing while cutover switched it (5 conflicting writes in a row by something else, such as a controller that edits its annotations); the selector was not switched. Find what keeps writing it, then try again',
+    );
+    expect(api.seen.filter((r) => r.method === 'PATCH')).toHaveLength(5);
   });
 
   it('retries a 429 (honouring Retry-After) and then succeeds', async () => {

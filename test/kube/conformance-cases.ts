@@ -118,7 +118,7 @@ export function describeClusterConformance(name: string, makeEnv: () => Promise<
       await cluster.installVersion(shop, 'v2', 'alice');
       await watching.waitForReady(shop, 'v2', 2, { timeoutMs: env.readyTimeoutMs });
 
-      const first = await cluster.switchSelector(shop, { to: 'v2', from: 'v1', by: 'bob', at, fence: '7' });
+      const first = await cluster.switchSelector(shop, { to: 'v2', from: 'v1', by: 'bob', at, fence: 7 });
       expect(first.patched).toBe(true);
       expect(first.patchMs).toBeGreaterThan(0);
       const again = await cluster.switchSelector(shop, { to: 'v2', from: 'v1', by: 'bob', at });
@@ -127,7 +127,7 @@ export function describeClusterConformance(name: string, makeEnv: () => Promise<
       expect(converged.endpoints.map((e) => e.version)).toEqual(['v2', 'v2']);
 
       const state = await cluster.observe(shop);
-      expect(state.live).toEqual({ version: 'v2', previousVersion: 'v1', promotedAt: at.toISOString(), promotedBy: 'bob' });
+      expect(state.live).toEqual({ version: 'v2', previousVersion: 'v1', promotedAt: at.toISOString(), promotedBy: 'bob', changedOutside: false, fence: 7 });
       expect(state.versions.find((v) => v.version === 'v1')?.retiredAt).toBe(at.toISOString());
       const service = await core.readNamespacedService({ name: 'shop', namespace: env.namespace });
       expect(service.spec?.selector).toEqual({ [defaultLabelKeys.name]: 'shop', [defaultLabelKeys.version]: 'v2' });

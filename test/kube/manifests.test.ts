@@ -56,7 +56,7 @@ describe('manifests', () => {
 
   it('switches with one merge patch carrying the resourceVersion that was read', () => {
     const at = new Date('2026-01-02T03:04:05.000Z');
-    expect(selectorSwitchPatch(defaultLabelKeys, { to: 'v2', previous: 'v1', by: 'bob', at, fence: '9' }, '42')).toEqual({
+    expect(selectorSwitchPatch(defaultLabelKeys, { to: 'v2', rollbackTarget: 'v1', by: 'bob', at, fence: 9 }, '42')).toEqual({
       metadata: {
         resourceVersion: '42',
         annotations: {

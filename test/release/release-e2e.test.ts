@@ -83,7 +83,7 @@ describe('a release, step by step, against two sandbox regions', () => {
     const seen = await traffic.stop();
 
     expect(result.outcome).toBe('succeeded');
-    expect(order).toEqual(['eu-west:precheck', 'eu-west:switch', 'eu-west:verify', 'us-east:precheck', 'us-east:switch', 'us-east:verify']);
+    expect(order).toEqual(['eu-west:precheck', 'us-east:precheck', 'eu-west:switch', 'eu-west:verify', 'us-east:switch', 'us-east:verify']);
     for (const region of result.regions) {
       expect(region.outcome).toBe('switched');
       expect(region.from).toBe('v1');
@@ -143,9 +143,13 @@ describe('a release, step by step, against two sandbox regions', () => {
       if (event.type === 'step-finished' && event.step.region === 'eu-west' && event.step.kind === 'verify') usEast.faults.set({ unreachable: true });
     });
     usEast.faults.set({ unreachable: false });
-    expect(result.outcome).toBe('rolled-back');
+    // us-east went away while its switch was being sent: whether that write landed is unknown, and
+    // the region cannot be read afterwards, so the result does not claim a clean rollback.
+    expect(result.outcome).toBe('failed');
     expect(result.compensation?.restored).toEqual(['eu-west']);
     expect(result.reasons[0]).toMatch(/us-east: .*unreachable/);
+    expect(result.regions.map((r) => r.after)).toEqual([{ live: 'v1', changedOutside: false, promotedBy: 'test' }, { unknown: expect.stringMatching(/unreachable/) }]);
+    expect(result.split).toBe(true);
     expect(await liveSelectors()).toEqual({ 'eu-west': 'v1', 'us-east': 'v1' });
   });
 
@@ -243,7 +247,7 @@ describe('a release, step by step, against two sandbox regions', () => {
     });
     await expect(interrupted).rejects.toBeInstanceOf(RunInterrupted);
     expect(await liveSelectors()).toEqual({ 'eu-west': 'v2', 'us-east': 'v3' });
-    expect(cursor?.completed).toBe(2);
+    expect(cursor?.records.map((r) => `${r.step.region}:${r.step.kind}:${r.outcome}`)).toEqual(['eu-west:precheck:ok', 'us-east:precheck:ok', 'eu-west:switch:ok']);
 
     const steps: string[] = [];
     const resumed = await executeRelease(request, env, {
@@ -251,7 +255,9 @@ describe('a release, step by step, against two sandbox regions', () => {
       reporter: { report: (e) => void (e.type === 'step-finished' && steps.push(`${e.step.region}:${e.step.kind}`)) },
     });
     expect(resumed.outcome).toBe('succeeded');
-    expect(steps).toEqual(['eu-west:verify', 'us-east:precheck', 'us-east:switch', 'us-east:verify']);
+    // The resumed run looked first: eu-west is already on v2 (only its verify remains), us-east is
+    // still where the plan found it, so it is prechecked again in this attempt and switched.
+    expect(steps).toEqual(['us-east:precheck', 'eu-west:verify', 'us-east:switch', 'us-east:verify']);
     expect(resumed.regions.map((r) => `${r.region}:${r.from}->${r.to}:${r.outcome}`)).toEqual(['eu-west:v3->v2:switched', 'us-east:v3->v2:switched']);
     expect(await liveSelectors()).toEqual({ 'eu-west': 'v2', 'us-east': 'v2' });
   });
