@@ -198,8 +198,9 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
     stopWatching();
     await preparation?.releaseLeases?.().catch(() => undefined);
     await Promise.all(marked.map((v) => unmarkInUse(redis, prefix, payload.app, payload.environment, v, holder).catch(() => undefined)));
+    const lost = keeper.lost !== null;
     await keeper.stop({ release: false });
-    if (runsAgain && !keeper.lost) {
+    if (runsAgain && !lost) {
       // Kept for this job's next attempt: nothing interleaves unseen, except a rollback that supersedes it.
       await parkLease(redis, key, holder, lease, nextAttemptDelayMs(job) + ttlMs).catch(() => false);
     } else {

@@ -5,6 +5,7 @@ import type { ProgressEvent, ReleaseResult } from './core/events.js';
 import type { RegionState } from './core/model.js';
 import type { Action } from './core/plan.js';
 import { renderPlan } from './core/render-plan.js';
+import { splitDescription } from './core/refusals.js';
 import { KubeError } from './kube/errors.js';
 import { observeEnvironment, previewRelease, executeRelease } from './release/release.js';
 import { summaryLines } from './release/summary-text.js';
@@ -208,8 +209,11 @@ function reportBadInput(error: unknown, io: CliIo): number {
 
 export function statusLines(states: readonly RegionState[]): string[] {
   const lines: string[] = [];
+  const split = splitDescription(states);
+  if (split) lines.push(`WARNING: the regions serve different versions: ${split}`);
   for (const state of states) {
-    const live = state.live ? `live ${state.live.version ?? '(none)'}, previous ${state.live.previousVersion ?? '(none)'}` : 'not bootstrapped';
+    const outside = state.live?.changedOutside ? ' (switched without cutover)' : '';
+    const live = state.live ? `live ${state.live.version ?? '(none)'}${outside}, previous ${state.live.previousVersion ?? '(none)'}` : 'not bootstrapped';
     lines.push(`${state.region}: ${live}`);
     for (const v of state.versions) {
       const marker = state.live?.version === v.version ? '*' : ' ';

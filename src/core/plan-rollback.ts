@@ -46,7 +46,10 @@ export function planRollback(states: readonly RegionState[], request: RollbackRe
 function recordedTarget(states: readonly RegionState[], app: string): string | { refusal: string } {
   const nameOne = `name the version to roll back to: \`/release rollback ${app} <version>\``;
   const split = splitDescription(states);
-  if (split) return { refusal: `regions are on different versions (${split}): ${nameOne}` };
+  if (split) {
+    const undone = partialSwitchOrigin(states);
+    return undone ?? { refusal: `regions are on different versions (${split}): ${nameOne}` };
+  }
   const missing = states.filter((s) => !s.live?.previousVersion).map((s) => s.region);
   if (missing.length > 0) {
     return { refusal: `${missing.join(' and ')} ${missing.length > 1 ? 'have' : 'has'} no recorded previous version of ${app}: ${nameOne}` };
@@ -58,4 +61,18 @@ function recordedTarget(states: readonly RegionState[], app: string): string | {
   }
   const [only] = [...targets];
   return only ?? { refusal: `${app} has no regions to roll back` };
+}
+
+/**
+ * Regions left half-way through a switch (some on B whose rollback target is A, the others still
+ * on A, e.g. a promotion stopped or superseded between regions): rolling back means undoing it,
+ * so the target is A. Any other split needs a named version.
+ */
+function partialSwitchOrigin(states: readonly RegionState[]): string | null {
+  const live = [...new Set(states.map((s) => s.live?.version ?? null))];
+  if (live.length !== 2 || live.includes(null)) return null;
+  for (const [origin, moved] of [live, [...live].reverse()] as [string, string][]) {
+    if (states.every((s) => s.live?.version === origin || (s.live?.version === moved && s.live.previousVersion === origin))) return origin;
+  }
+  return null;
 }

@@ -294,11 +294,14 @@ async function runStep(step: Step, phase: 'forward' | 'compensation', context: S
     const durationMs = performance.now() - stepStarted;
     const record: StepRecord = { step, phase, outcome: 'failed', detail: messageOf(error), durationMs, startedAtMs: Date.now() - durationMs, measures: {} };
     const reason: unknown = context.signal?.aborted ? context.signal.reason : undefined;
+    const kind = failureKind(error);
+    // The cluster's own answer that someone else moved traffic is decisive, whatever else happened meanwhile.
+    if (kind === 'outside' || kind === 'superseded') return { record, kind };
     if (reason instanceof RunSuperseded) return { record: { ...record, detail: reason.message }, kind: 'superseded' };
     if (context.signal?.aborted) {
       return { record, kind: 'failed', interrupted: new RunInterrupted(`interrupted during ${step.kind} in ${step.region}: ${messageOf(reason ?? error)}`, error) };
     }
-    return { record, kind: failureKind(error) };
+    return { record, kind };
   }
 }
 

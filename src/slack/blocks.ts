@@ -171,7 +171,7 @@ function regionStatus(state: RegionState): string[] {
     const live = state.live;
     const promoted = [live.promotedBy ? `by ${mention(live.promotedBy)}` : null, live.promotedAt ? slackDateIso(live.promotedAt) : null].filter((p) => p !== null);
     lines.push(
-      `*${escapeText(state.region)}*: live ${live.version ? code(live.version) : '_none_'} · previous ${live.previousVersion ? code(live.previousVersion) : '_none_'}${promoted.length > 0 ? ` · promoted ${promoted.join(' ')}` : ''}${state.liveRouteExists ? '' : ' · ⚠️ live route missing'}`,
+      `*${escapeText(state.region)}*: live ${live.version ? code(live.version) : '_none_'}${live.changedOutside ? ' ⚠️ switched without cutover' : ''} · previous ${live.previousVersion ? code(live.previousVersion) : '_none_'}${promoted.length > 0 ? ` · promoted ${promoted.join(' ')}` : ''}${state.liveRouteExists ? '' : ' · ⚠️ live route missing'}`,
     );
   }
   const versions = [...state.versions].sort(compareNewestFirst);

@@ -27,6 +27,13 @@ describe('planRollback', () => {
     expect(brief(plan).filter((s) => s.includes('switch'))).toEqual(['eu-west switch v42->v40', 'us-east switch v42->v40']);
   });
 
+  it('undoes a promotion stopped half-way: back to what the regions not yet switched still run', () => {
+    const states = [region('eu-west', 'v42', 'v41', installed), region('us-east', 'v41', 'v40', installed)];
+    const plan = planOf(planRollback(states, request, policy));
+    expect(plan.version).toBe('v41');
+    expect(brief(plan)).toEqual(['eu-west precheck v41>=2', 'us-east precheck v41>=2', 'eu-west switch v42->v41', 'eu-west verify v41', 'us-east verify v41']);
+  });
+
   it('finishes a half-done rollback when the version is named', () => {
     const states = [region('eu-west', 'v41', 'v42', installed), region('us-east', 'v42', 'v41', installed)];
     const plan = planOf(planRollback(states, { ...request, toVersion: 'v41' }, policy));
@@ -37,8 +44,8 @@ describe('planRollback', () => {
   it.each<[string, RegionState[], string | undefined, string[]]>([
     ['no recorded previous version', [on42[0]!, region('us-east', 'v42', null, installed)], undefined, ['us-east has no recorded previous version of shop: name the version to roll back to: `/release rollback shop <version>`']],
     [
-      'regions on different versions',
-      [region('eu-west', 'v42', 'v41', installed), region('us-east', 'v41', 'v40', installed)],
+      'regions on different versions, not half-way through one switch',
+      [region('eu-west', 'v42', 'v40', installed), region('us-east', 'v41', 'v40', installed)],
       undefined,
       ['regions are on different versions (eu-west: v42, us-east: v41): name the version to roll back to: `/release rollback shop <version>`'],
     ],
