@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot, type RunningBot } from '../../src/bot.js';
 import { findApp, findEnvironment, parseConfig, type Config } from '../../src/config/index.js';
 import { executeRelease } from '../../src/release/release.js';
+import { loadKubeConfig } from '../../src/kube/load-kubeconfig.js';
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
 import { deleteKeys, eventually, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
 import { configYaml, startSandboxEnv, type SandboxEnv, liveSelectors as liveSelectorsOf } from '../support/sandbox-env.js';
@@ -29,10 +31,11 @@ let config: Config;
 const prefix = testPrefix();
 
 beforeAll(async () => {
-  world = await startSandboxEnv({ prefix });
+  // A bake between the regions, so an operator can step in during it (the last test).
+  world = await startSandboxEnv({ prefix, policy: { bakeSeconds: 3 } });
   // Slack's posting limit, enforced strictly (no burst allowance) for the whole story.
   standIn = await startSlackStandIn({ rateLimitPerChannelPerSecond: 1 });
-  const raw = JSON.parse(configYaml(world.sandbox, { prefix })) as { environments: { production: Record<string, unknown> } };
+  const raw = JSON.parse(configYaml(world.sandbox, { prefix, policy: { bakeSeconds: 3 } })) as { environments: { production: Record<string, unknown> } };
   Object.assign(raw.environments.production, {
     protected: true,
     slack: { approvals: { approvers: { usergroups: ['S0APPROVERS'] }, requesters: { users: [ALICE] } } },
@@ -156,4 +159,21 @@ describe('a release told through Slack, end to end', () => {
     const text = textOf(post);
     for (const kind of ['requested', 'approved', 'succeeded']) expect(text).toContain(`*${kind}*`);
   });
+
+  it('an operator switches eu-west back by hand during the bake: the thread says the release stopped and why, never "done"', async () => {
+    const request = await ask('promote shop v2');
+    await driver.reaction(BOB, { channel: CHANNEL, ts: request.ts }, 'white_check_mark');
+    await standIn.waitFor((s) => s.replies(CHANNEL, request.ts).some((m) => textOf(m).includes('⏳ eu-west: bake')), 30_000);
+    const core = loadKubeConfig({ path: world.sandbox.kubeconfigPath, context: 'eu-west' }).makeApiClient(CoreV1Api);
+    await core.patchNamespacedService(
+      { name: 'shop', namespace: 'production', body: { spec: { selector: { 'app.kubernetes.io/version': 'v1' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const summary = await summaryIn(request.ts, 'Promote shop v2 in production: ⏹️ stopped');
+    expect(textOf(summary)).toContain('eu-west was changed outside this release: live is v1, promoted by unknown (the selector was changed without cutover)');
+    expect(await liveSelectors()).toEqual({ 'eu-west': 'v1', 'us-east': 'v1' });
+    const { responseUrl } = await driver.slashCommand(EVE, 'history shop');
+    const post = await standIn.waitFor((s) => s.responseUrlPosts().find((p) => p.url === responseUrl), 10_000);
+    expect(textOf(post)).toContain('*stopped*');
+  }, 40_000);
 });

@@ -81,3 +81,15 @@ export async function liveSelectors(sandbox: Sandbox, app = 'shop', namespace = 
   );
   return Object.fromEntries(entries);
 }
+
+/** The fencing token (cutover.dev/fence) each region's live Service carries, 0 when none. */
+export async function fenceTokens(sandbox: Sandbox, app = 'shop', namespace = 'production'): Promise<Record<string, number>> {
+  const entries = await Promise.all(
+    sandbox.regions.map(async (region) => {
+      const core = loadKubeConfig({ path: sandbox.kubeconfigPath, context: region.name }).makeApiClient(CoreV1Api);
+      const service = await core.readNamespacedService({ name: app, namespace });
+      return [region.name, Number(service.metadata?.annotations?.['cutover.dev/fence'] ?? 0)] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}

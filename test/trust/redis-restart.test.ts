@@ -12,7 +12,7 @@ import { executeRelease } from '../../src/release/release.js';
 import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
 import { eventually, testPrefix } from '../queue/redis-fixture.js';
 import { askAsAlice, summaryInThread, ALICE, BOB, CHANNEL, EVE, SIGNING_SECRET, textOf } from '../slack/harness.js';
-import { configYaml, startSandboxEnv, type SandboxEnv, liveSelectors as liveSelectorsOf } from '../support/sandbox-env.js';
+import { configYaml, fenceTokens, startSandboxEnv, type SandboxEnv, liveSelectors as liveSelectorsOf } from '../support/sandbox-env.js';
 import { entryPoints, projectRoot } from './process-output.js';
 import { startPrivateRedis, type PrivateRedis } from './private-redis.js';
 
@@ -139,10 +139,14 @@ describe('Redis restarted with persistence (appendonly)', () => {
 
 describe('Redis flushed entirely (FLUSHALL)', () => {
   let pending: { ts: string; text?: string };
+  let fenceBeforeFlush = 0;
+  const fences = async () => Object.values(await fenceTokens(world.sandbox));
 
   it('still shows the right status: live and previous versions come from the cluster', async () => {
     pending = await ask('deploy shop v3');
     expect(pending.text).toMatch(/^Approval needed: deploy shop v3/);
+    fenceBeforeFlush = Math.max(...(await fences()));
+    expect(fenceBeforeFlush).toBeGreaterThan(0);
     await withClient((c) => c.flushall());
 
     const { responseUrl } = await driver.slashCommand(EVE, 'status shop');
@@ -161,11 +165,14 @@ describe('Redis flushed entirely (FLUSHALL)', () => {
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
   }, 20_000);
 
-  it('rolls back to the previous version recorded in the cluster, with the same worker', async () => {
+  it('rolls back to the previous version recorded in the cluster, with the same worker, fencing above the tokens the Services carry', async () => {
     const root = await ask('rollback shop');
     expect(root.text).toMatch(/^Queued: rollback shop in production/);
-    await summaryIn(root.ts, 'Rollback shop');
+    const summary = await summaryIn(root.ts, 'Rollback shop');
+    expect(summary.text).toMatch(/^Rollback shop v1 in production: ✅ done/);
     expect(await liveSelectors()).toEqual({ 'eu-west': 'v1', 'us-east': 'v1' });
+    // The flush reset the token counter; a newer release must still carry a newer token.
+    for (const fence of await fences()) expect(fence).toBeGreaterThan(fenceBeforeFlush);
   }, 40_000);
 
   it('never printed a Redis connection error with a stack trace in the bot log', () => {
