@@ -33,10 +33,17 @@ const stepEvent = (type: 'step-started' | 'step-finished', index: number, kind: 
 // cursor save), 2 switch eu-west, 3 verify eu-west, 4 bake eu-west, 5 switch us-east, 6 verify us-east.
 interface KillPoint {
   label: string;
-  wire: Tripwire;
+  /** Absent: no worker is killed (the cases below the kills). */
+  wire?: Tripwire;
   /** us-east's v2 pods are scaled to 0 after the bake, so its verify fails and the runner compensates. */
   failUsEast?: boolean;
-  expect: 'succeeded' | 'rolled-back';
+  /**
+   * kill (default): SIGKILL at the wire. pause: SIGSTOP right after the us-east switch passed its
+   * lease check; another worker finishes, a rollback follows, then SIGCONT: the old write must be
+   * refused. outside: an operator switches eu-west back to v1 by hand during the bake.
+   */
+  kind?: 'kill' | 'pause' | 'outside';
+  expect: 'succeeded' | 'rolled-back' | 'stopped';
 }
 
 const killPoints: KillPoint[] = [
@@ -75,6 +82,8 @@ const killPoints: KillPoint[] = [
     failUsEast: true,
     expect: 'rolled-back',
   },
+  { label: 'worker paused (SIGSTOP) past its lease TTL right before the us-east switch, woken after a takeover and a rollback', kind: 'pause', expect: 'succeeded' },
+  { label: 'operator switches eu-west back to v1 by hand during the bake', kind: 'outside', expect: 'stopped' },
 ];
 
 const only = process.env.CRASH_POINTS ? process.env.CRASH_POINTS.split(',').map(Number) : null;
@@ -86,7 +95,7 @@ const pods = mustType('pods');
 const started = performance.now();
 const world = new World({
   apps: Object.fromEntries(selected.map((s) => [s.app, {}])),
-  policy: { bakeSeconds: 1.5, verifyTimeoutSeconds: 2, healthSamples: 3 },
+  policy: { bakeSeconds: 1.5, verifyTimeoutSeconds: 2, healthSamples: 3, lockTtlSeconds: 5 },
   worker: { concurrency: 2, lockDurationMs: 1500, stalledIntervalMs: 500 },
 });
 const wires = new Tripwires();
@@ -147,9 +156,12 @@ interface Verdict {
 }
 
 async function runKillPoint(entry: (typeof selected)[number], killsSoFar: number): Promise<Verdict> {
+  if (entry.point.kind === 'pause') return runPausedWorker(entry);
+  if (entry.point.kind === 'outside') return runOutsideChange(entry);
   const { point, number, app } = entry;
   const jobId = `crash-${number}`;
   const t0 = performance.now();
+  if (!point.wire) throw new Error(`kill point ${number} has no wire`);
   if (point.failUsEast) wires.arm({ match: cursorAt('forward', 5), action: 'hold', whileHeld: () => scaleUsEastToZero(app) });
   wires.arm(point.wire);
   await enqueueRelease(world.queue, 'promote', { requestId: jobId, app, environment: 'production', version: 'v2', requestedBy: 'U0CRASH', source: 'cli' });
@@ -193,7 +205,7 @@ async function runKillPoint(entry: (typeof selected)[number], killsSoFar: number
   const finishedEvents = world.eventsOf(jobId).filter((e) => isEvent(e.data, 'finished')).length;
   const summaries = world.workers.flatMap((w) => w.lines).filter((l) => l.job === jobId && l.event === 'finished');
   const audit = (await readAudit(world.redis, world.prefix, { count: 100, app })).filter((e) => e.requestId === jobId);
-  const finalAudits = audit.filter((e) => e.kind === 'succeeded' || e.kind === 'rolled-back' || e.kind === 'failed').length;
+  const finalAudits = audit.filter((e) => finalKinds.has(e.kind)).length;
   const runs = audit.filter((e) => e.kind === 'started').length;
   if (finishedEvents !== 1) problems.push(`${finishedEvents} 'finished' progress events`);
   if (summaries.length !== 1) problems.push(`${summaries.length} summary lines in the workers' logs`);
@@ -221,6 +233,116 @@ async function runKillPoint(entry: (typeof selected)[number], killsSoFar: number
   };
 }
 
+const finalKinds = new Set(['succeeded', 'rolled-back', 'failed', 'stopped', 'superseded']);
+
+/** The release went out once: one 'finished' event, one summary line, one final audit entry. */
+async function reportedOnce(jobId: string, app: string, problems: string[]): Promise<{ finishedEvents: number; summaryLines: number; finalAudits: number; runs: number }> {
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const finishedEvents = world.eventsOf(jobId).filter((e) => isEvent(e.data, 'finished')).length;
+  const summaryLines = world.workers.flatMap((w) => w.lines).filter((l) => l.job === jobId && l.event === 'finished').length;
+  const audit = (await readAudit(world.redis, world.prefix, { count: 100, app })).filter((e) => e.requestId === jobId);
+  const finalAudits = audit.filter((e) => finalKinds.has(e.kind)).length;
+  if (finishedEvents !== 1) problems.push(`${finishedEvents} 'finished' progress events`);
+  if (summaryLines !== 1) problems.push(`${summaryLines} summary lines in the workers' logs`);
+  if (finalAudits !== 1) problems.push(`${finalAudits} final audit entries`);
+  return { finishedEvents, summaryLines, finalAudits, runs: audit.filter((e) => e.kind === 'started').length };
+}
+
+function verdictOf(entry: (typeof selected)[number], t0: number, problems: string[], outcome: string, liveAtKill: Record<string, string>, reports: Awaited<ReturnType<typeof reportedOnce>>): Verdict {
+  return {
+    number: entry.number,
+    label: entry.point.label,
+    consistent: problems.length === 0,
+    problems,
+    outcome,
+    live: liveVersions(entry.app),
+    cursorAtKill: 'not killed',
+    liveAtKill,
+    ...reports,
+    seconds: Math.round((performance.now() - t0) / 100) / 10,
+  };
+}
+
+/**
+ * SIGSTOP the worker running the promotion right after its us-east switch passed the lease check
+ * (the step-started event is held at the proxy), let the lease expire, let another worker finish
+ * the job and a rollback put both regions back on v1, then SIGCONT it: the Service now carries a
+ * newer fencing token, so its write is refused and nothing flips back to v2.
+ */
+async function runPausedWorker(entry: (typeof selected)[number]): Promise<Verdict> {
+  const { number, app } = entry;
+  const jobId = `crash-${number}`;
+  const rollbackId = `${jobId}-rollback`;
+  const t0 = performance.now();
+  const problems: string[] = [];
+  let liveAtPause: Record<string, string> = {};
+  let afterRollback: string | undefined;
+  const holdsBefore = wires.trips.filter((t) => t.action === 'hold').length;
+  wires.arm({
+    match: stepEvent('step-started', 5, 'switch', 'us-east'),
+    action: 'hold',
+    whileHeld: async () => {
+      const victim = world.workers.find((w) => w.lines.some((l) => l.job === jobId));
+      if (!victim) throw new Error('no worker runs the job');
+      victim.child.kill('SIGSTOP');
+      liveAtPause = liveVersions(app);
+      try {
+        const finished = await resultOf(world.queue, jobId, 45_000);
+        if (finished.outcome !== 'succeeded') problems.push(`the job resumed by another worker ended ${finished.outcome}`);
+        await enqueueRelease(world.queue, 'rollback', { requestId: rollbackId, app, environment: 'production', requestedBy: 'U0ONCALL', source: 'cli' });
+        const rollback = await resultOf(world.queue, rollbackId, 45_000);
+        if (rollback.outcome !== 'succeeded') problems.push(`the rollback after the takeover ended ${rollback.outcome}`);
+        afterRollback = serviceVersion(app, 'us-east');
+      } finally {
+        victim.child.kill('SIGCONT');
+      }
+    },
+  });
+  await enqueueRelease(world.queue, 'promote', { requestId: jobId, app, environment: 'production', version: 'v2', requestedBy: 'U0CRASH', source: 'cli' });
+  await waitFor(() => wires.trips.filter((t) => t.action === 'hold').length > holdsBefore, 'the paused worker to be let go', 120_000);
+  // The woken worker tries its us-east switch now; give it the time to.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const live = liveVersions(app);
+  if (Object.values(live).some((v) => v !== 'v1')) problems.push(`live ${JSON.stringify(live)} after the woken worker ran: expected v1 everywhere`);
+  if (serviceVersion(app, 'us-east') !== afterRollback) problems.push(`us-east's live Service was written after the rollback (resourceVersion ${afterRollback} → ${serviceVersion(app, 'us-east')})`);
+  const reports = await reportedOnce(jobId, app, problems);
+  const result = await resultOf(world.queue, jobId, 1_000).catch(() => null);
+  return verdictOf(entry, t0, problems, result?.outcome ?? 'none', liveAtPause, reports);
+}
+
+/** The us-east live Service's resourceVersion and selector, as a fingerprint of "written or not". */
+function serviceVersion(app: string, region: string): string {
+  const service = world.sandbox.regions.find((r) => r.name === region)!.store.get(services, 'production', app);
+  const selector = (service?.spec as { selector?: Record<string, string> } | undefined)?.selector;
+  return `${service?.metadata.resourceVersion}:${selector?.['app.kubernetes.io/version']}`;
+}
+
+/** An operator switches eu-west back to v1 by hand while it bakes: the job stops, us-east is never touched. */
+async function runOutsideChange(entry: (typeof selected)[number]): Promise<Verdict> {
+  const { number, app } = entry;
+  const jobId = `crash-${number}`;
+  const t0 = performance.now();
+  const problems: string[] = [];
+  await enqueueRelease(world.queue, 'promote', { requestId: jobId, app, environment: 'production', version: 'v2', requestedBy: 'U0CRASH', source: 'cli' });
+  await waitFor(() => world.eventsOf(jobId).some((e) => isEvent(e.data, 'step-started') && e.data.step.kind === 'bake'), 'the bake to begin', 45_000);
+  const liveAtChange = liveVersions(app);
+  const euWest = world.sandbox.regions.find((r) => r.name === 'eu-west')!;
+  const service = euWest.store.get(services, 'production', app)!;
+  const spec = service.spec as { selector: Record<string, string> };
+  euWest.store.update(services, { ...service, spec: { ...spec, selector: { ...spec.selector, 'app.kubernetes.io/version': 'v1' } } });
+  const result = await resultOf(world.queue, jobId, 45_000).catch((error: unknown) => {
+    problems.push(error instanceof Error ? error.message : String(error));
+    return null;
+  });
+  if (result && result.outcome !== 'stopped') problems.push(`stored result says ${result.outcome}, expected stopped: ${result.reasons.join('; ')}`);
+  if (result && !result.reasons.some((r) => r.startsWith('eu-west was changed outside this release: live is v1'))) problems.push(`the reasons do not say what changed: ${result?.reasons.join('; ')}`);
+  const live = liveVersions(app);
+  if (Object.values(live).some((v) => v !== 'v1')) problems.push(`live ${JSON.stringify(live)}: expected v1 everywhere (us-east untouched)`);
+  if (world.eventsOf(jobId).some((e) => isEvent(e.data, 'step-started') && e.data.step.kind === 'switch' && e.data.step.region === 'us-east')) problems.push('us-east was switched after the outside change');
+  const reports = await reportedOnce(jobId, app, problems);
+  return verdictOf(entry, t0, problems, result?.outcome ?? 'none', liveAtChange, reports);
+}
+
 const verdicts: Verdict[] = [];
 let exitCode = 0;
 try {
@@ -235,7 +357,7 @@ try {
   await Promise.all(workers.map(ready));
   console.log(`prepared ${selected.length} apps (v1 live, v2 installed in eu-west and us-east) in ${((performance.now() - started) / 1000).toFixed(1)} s; 2 workers ready`);
   for (const entry of selected) {
-    const verdict = await runKillPoint(entry, verdicts.length);
+    const verdict = await runKillPoint(entry, wires.trips.filter((t) => t.action !== 'hold').length);
     verdicts.push(verdict);
     const show = (versions: Record<string, string>): string => Object.entries(versions).map(([r, v]) => `${r}=${v}`).join(' ');
     const live = show(verdict.live);

@@ -153,4 +153,15 @@ describe('who waits for whom (each row of the README table against a holder of t
     const result = await resultOf(world.queue, requestId, 20_000);
     expect(['succeeded', 'refused']).toContain(result.outcome);
   });
+
+  it('a deploy of a version waits while another job installs that same version', async () => {
+    const install = leaseKey(world.prefix, { scope: 'install', app: 'table', environment: 'production', version: 'v3' });
+    const got = await acquireLease(world.redis, install, 'other-install', 30_000, { description: 'deploy table v3 in production', kind: 'deploy', actor: 'U0HOLDER' });
+    if (!('token' in got)) throw new Error('the lease is busy');
+    await enqueueRelease(world.queue, 'deploy', { requestId: 'asks-deploy-deploy', app: 'table', environment: 'production', requestedBy: 'U0ASKER', source: 'cli', version: 'v3' });
+    await waitFor(() => world.eventsOf('asks-deploy-deploy').some((e) => 'waitingFor' in e.data), 'the deploy to wait', 20_000);
+    expect(await readSuperseded(world.redis, world.prefix, 'other-install')).toBeNull();
+    await releaseLease(world.redis, install, 'other-install', got.token);
+    expect((await resultOf(world.queue, 'asks-deploy-deploy', 30_000)).outcome).toBe('succeeded');
+  });
 });
