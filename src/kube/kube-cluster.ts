@@ -20,6 +20,7 @@ import {
 } from '@kubernetes/client-node';
 import type { AppSpec, InstalledVersion, LiveState, RegionState } from '../core/model.js';
 import { logger } from '../observability/log.js';
+import { kubeRequestsTotal } from '../observability/metrics.js';
 import type { LabelKeys } from '../core/names.js';
 import { annotations, defaultLabelKeys, liveNames, versionNames } from '../core/names.js';
 import { appRefusal, compareNewestFirst, versionRefusal } from '../core/version.js';
@@ -458,6 +459,7 @@ export class KubeCluster implements Cluster {
       },
     };
     const line = { region: this.region, verb: permission.verb, resource: permission.resource, name: name ?? null, attempt };
+    kubeRequestsTotal.inc({ region: this.region, verb: permission.verb, resource: permission.resource });
     try {
       const result = await run({ middleware: [this.timeout, seen], middlewareMergeStrategy: 'append' });
       const fields = { ...line, status: status ?? null, ms: Math.round(performance.now() - started) };
@@ -487,7 +489,10 @@ export class KubeCluster implements Cluster {
     return `${prefix}/namespaces/${this.namespace}/${permission.resource}`;
   }
 
-  private readonly startWatch: StartWatch = (path, query, onEvent, onDone) => this.watcher.watch(path, query, onEvent, onDone);
+  private readonly startWatch: StartWatch = (path, query, onEvent, onDone) => {
+    kubeRequestsTotal.inc({ region: this.region, verb: 'watch', resource: path.slice(path.lastIndexOf('/') + 1) });
+    return this.watcher.watch(path, query, onEvent, onDone);
+  };
 
   private async orNull<T>(pending: Promise<T>): Promise<T | null> {
     try {

@@ -87,3 +87,11 @@ export function observeRegionSwitches(regions: readonly RegionSwitchTimings[]): 
     for (const [phase, ms] of phases) if (ms !== null) regionSwitchSeconds.observe({ region, phase }, ms / 1000);
   }
 }
+
+/** Every request to a Kubernetes API server (each attempt, watches included), by region, verb and resource. */
+export const kubeRequestsTotal = new Counter({
+  name: 'cutover_kube_requests_total',
+  help: 'Requests to the Kubernetes API servers by region, verb and resource',
+  labelNames: ['region', 'verb', 'resource'] as const,
+  registers: [workerRegistry],
+});

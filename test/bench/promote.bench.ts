@@ -15,6 +15,7 @@
  * kubectl v1, ...) so both see the same machine state; one block is run first as an untimed warm-up.
  */
 import { spawn } from 'node:child_process';
+import { kubeRequestsTotal } from '../../src/observability/metrics.js';
 import { waitForVersion } from '../../src/release/live-probe.js';
 import { formatStats, mustSucceed, numberArg, prepare, printResult, startReleaseWorld, stats } from './bench-support.js';
 
@@ -33,6 +34,8 @@ const world = await startReleaseWorld({
 
 interface BotRun {
   totalMs: number;
+  /** Kubernetes API requests the promotion made, by verb (every attempt and watch counted). */
+  apiCalls: Record<string, number>;
   /** Step durations by kind, summed over regions (precheck, switch, verify, ...). */
   steps: Record<string, number>;
   regions: { region: string; patchMs: number; endpointsMs: number; dataPlaneMs: number }[];
@@ -42,8 +45,15 @@ interface BaselineRun {
   regions: { region: string; kubectlMs: number; dataPlaneMs: number }[];
 }
 
+async function apiCallsByVerb(): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const value of (await kubeRequestsTotal.get()).values) counts[String(value.labels.verb)] = (counts[String(value.labels.verb)] ?? 0) + value.value;
+  return counts;
+}
+
 async function promote(version: string): Promise<BotRun> {
   const steps: Record<string, number> = {};
+  const callsBefore = await apiCallsByVerb();
   const started = performance.now();
   const result = await mustSucceed(
     world.release('promote', version, (event) => {
@@ -52,8 +62,11 @@ async function promote(version: string): Promise<BotRun> {
     `promote ${version}`,
   );
   const totalMs = performance.now() - started;
+  const callsAfter = await apiCallsByVerb();
+  const apiCalls = Object.fromEntries(Object.entries(callsAfter).map(([verb, count]) => [verb, count - (callsBefore[verb] ?? 0)]).filter(([, count]) => Number(count) > 0));
   return {
     totalMs,
+    apiCalls,
     steps,
     regions: result.regions.map((r) => ({ region: r.region, patchMs: r.timings.patchMs ?? NaN, endpointsMs: r.timings.endpointsMs ?? NaN, dataPlaneMs: r.timings.dataPlaneMs ?? NaN })),
   };
@@ -120,6 +133,8 @@ try {
     patch_ms: perRegion((r) => r.patchMs),
     endpoints_ms: perRegion((r) => r.endpointsMs),
     data_plane_ms: perRegion((r) => r.dataPlaneMs),
+    kube_api_calls: stats(bot.map((r) => Object.values(r.apiCalls).reduce((a, b) => a + b, 0))),
+    kube_api_calls_by_verb: Object.fromEntries([...new Set(bot.flatMap((r) => Object.keys(r.apiCalls)))].sort().map((verb) => [verb, stats(bot.map((r) => r.apiCalls[verb] ?? 0))])),
   };
   const baselineFigures = hasKubectl
     ? {
@@ -144,6 +159,8 @@ try {
   console.log(formatStats('  bot overhead per promotion', botFigures.overhead_ms));
   for (const [kind, figures] of Object.entries(botFigures.steps_ms)) console.log(formatStats(`  ${kind} steps (both regions, incl. waits)`, figures));
   console.log(formatStats('  outside steps (observe, plan, report)', botFigures.outside_steps_ms));
+  const byVerb = Object.entries(botFigures.kube_api_calls_by_verb).map(([verb, figures]) => `${verb} ${figures.p50}`);
+  console.log(`  Kubernetes API requests per promotion (both regions): p50 ${botFigures.kube_api_calls.p50}, max ${botFigures.kube_api_calls.max} (p50 by verb: ${byVerb.join(', ')})`);
   let ratio: number | null = null;
   if (baselineFigures) {
     console.log('');
