@@ -16,6 +16,8 @@ export function toAppSpec(app: AppConfig): AppSpec {
     labelKeys: { ...app.labelKeys },
     terminationGracePeriodSeconds: app.terminationGracePeriodSeconds,
     podAnnotations: { ...app.podAnnotations },
+    versionPattern: app.versionPattern,
+    versionPath: app.versionPath,
   };
   if (app.resources) spec.resources = structuredClone(app.resources);
   if (app.gateway) spec.gateway = { ...app.gateway };

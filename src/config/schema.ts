@@ -182,6 +182,19 @@ const appSchema = z
       .prefault({}),
     terminationGracePeriodSeconds: z.int().min(0).default(30),
     podAnnotations: z.record(z.string(), scalarString).default({}),
+    /**
+     * Every version must match this regular expression. The default (a digit, or "v" and a digit)
+     * keeps the seed's `/v42/` routes from ever taking one of the app's own paths (`/api/`).
+     */
+    versionPattern: z
+      .string()
+      .refine((pattern) => compiles(pattern), 'must be a regular expression')
+      .default('^v?[0-9]'),
+    /** Path of a version's route: `/{version}/` (the default), or a reserved prefix such as `/_v/{version}/` when versions may be any word. */
+    versionPath: z
+      .string()
+      .regex(/^\/([A-Za-z0-9._~-]+\/)*\{version\}\/$/, 'must be a path ending in "/{version}/", e.g. /{version}/ or /_v/{version}/')
+      .default('/{version}/'),
     slack: z
       .strictObject({
         /** Channels bound to this app: there `/release promote v42` needs no app name. */
@@ -199,6 +212,15 @@ const appSchema = z
       ctx.addIssue({ code: 'custom', path: ['labelKeys', 'version'], message: 'must differ from labelKeys.name' });
     }
   });
+
+function compiles(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Queue worker settings; every replica of an installation must use the same timings. */
 export const workerSchema = z
@@ -258,6 +280,7 @@ export const configSchema = z
           ctx.addIssue({ code: 'custom', path: ['apps', appName, 'environments', index], message: `unknown environment "${envName}": environments are ${envNames.join(', ')}` });
         }
       });
+      for (const issue of sharedNamespaceClashes(appName, app, config)) ctx.addIssue({ code: 'custom', ...issue });
       for (const envName of app.environments ?? envNames) {
         const env = Object.hasOwn(config.environments, envName) ? config.environments[envName] : undefined;
         if (env && env.policy.minReadyReplicas > app.replicas) {
@@ -272,3 +295,43 @@ export const configSchema = z
   });
 
 export type ParsedConfig = z.output<typeof configSchema>;
+
+type AppInput = z.output<typeof appSchema>;
+type ConfigInput = { apps: Record<string, AppInput>; environments: Record<string, z.output<typeof environmentSchema>> };
+
+/**
+ * Two apps released to the same namespace of the same cluster must never write each other's
+ * objects or answer each other's requests: no app name may be another's name plus "-" (its
+ * version objects `shop-<version>` would be named like app `shop-api`'s), and their routes need
+ * hosts that do not overlap (both answer "/" otherwise).
+ */
+function sharedNamespaceClashes(appName: string, app: AppInput, config: ConfigInput): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  /** Each cluster namespace the app is released to (kubeconfig, context, namespace), named by its first region. */
+  const places = (a: AppInput): Map<string, string> => {
+    const found = new Map<string, string>();
+    for (const envName of a.environments ?? Object.keys(config.environments)) {
+      for (const r of Object.hasOwn(config.environments, envName) ? config.environments[envName]!.regions : []) {
+        const key = `${r.kubeconfig ?? 'in-cluster'}|${r.context ?? ''}|${r.namespace}`;
+        if (!found.has(key)) found.set(key, `namespace ${r.namespace} of ${r.name} (environment ${envName})`);
+      }
+    }
+    return found;
+  };
+  const mine = places(app);
+  for (const [otherName, other] of Object.entries(config.apps)) {
+    if (otherName === appName) continue;
+    const shared = [...places(other).keys()].find((key) => mine.has(key));
+    if (shared === undefined) continue;
+    const where = mine.get(shared)!;
+    if (otherName.startsWith(`${appName}-`)) {
+      issues.push({ path: ['apps', otherName], message: `${otherName} and ${appName} are both released to ${where}: the objects of ${appName}'s versions are named ${appName}-<version>, like ${otherName}'s; rename one of them` });
+    }
+    const overlap = app.hosts.length === 0 || other.hosts.length === 0 || app.hosts.some((h) => other.hosts.includes(h));
+    if (overlap && appName < otherName) {
+      const hosts = app.hosts.length === 0 || other.hosts.length === 0 ? 'for any host' : `for ${app.hosts.filter((h) => other.hosts.includes(h)).join(', ')}`;
+      issues.push({ path: ['apps', otherName, 'hosts'], message: `${otherName} and ${appName} are both released to ${where} and both route "/" ${hosts}: give each app hosts of its own` });
+    }
+  }
+  return issues;
+}

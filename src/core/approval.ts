@@ -172,6 +172,7 @@ function essence(step: Step): unknown[] | null {
       return ['delete', step.region, step.version];
     case 'bootstrap':
       return ['bootstrap', step.region, step.initialVersion];
+    case 'check-names':
     case 'precheck':
     case 'wait-ready':
     case 'check-route':

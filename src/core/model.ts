@@ -22,6 +22,10 @@ export interface AppSpec {
   terminationGracePeriodSeconds: number;
   /** Extra pod template annotations (the sandbox reads readiness delays from here). */
   podAnnotations: Record<string, string>;
+  /** Every version must match this regular expression (absent: any valid version). */
+  versionPattern?: string | undefined;
+  /** Path template of the version routes, `/{version}/` when absent. */
+  versionPath?: string | undefined;
 }
 
 /** One installed version in one region, as observed. */

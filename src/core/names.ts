@@ -33,9 +33,20 @@ export interface VersionNames {
   path: string;
 }
 
-export function versionNames(app: string, version: string): VersionNames {
-  const name = `${app}-${versionNamePart(version)}`;
-  return { deployment: name, service: name, route: name, path: `/${version}/` };
+/** The seed's form: version v42 is served under `/v42/`. */
+export const defaultVersionPath = '/{version}/';
+
+/** What names an app's versions: its name, and the path template of its version routes. */
+export interface AppNaming {
+  name: string;
+  /** e.g. `/{version}/` (default) or `/_v/{version}/`. */
+  versionPath?: string | undefined;
+}
+
+export function versionNames(app: string | AppNaming, version: string): VersionNames {
+  const naming = typeof app === 'string' ? { name: app } : app;
+  const name = `${naming.name}-${versionNamePart(version)}`;
+  return { deployment: name, service: name, route: name, path: (naming.versionPath ?? defaultVersionPath).split('{version}').join(version) };
 }
 
 /** The static objects that carry live traffic: Service `<app>` and route `/`. */

@@ -24,7 +24,7 @@ export function planBootstrap(
   const { app } = request;
   const initialVersion = request.initialVersion ?? null;
   if (initialVersion !== null) {
-    const invalid = versionRefusal(app.name, initialVersion);
+    const invalid = versionRefusal(app, initialVersion);
     if (invalid) return refused(invalid);
   }
   if (states.length === 0) return refused(`${request.environment} has no regions`);

@@ -16,13 +16,16 @@ export interface DeployRequest {
  */
 export function planDeploy(states: readonly RegionState[], request: DeployRequest, policy: Pick<PlanPolicy, 'minReadyReplicas'>): PlanResult {
   const { app, version } = request;
-  const invalid = versionRefusal(app.name, version);
+  const invalid = versionRefusal(app, version);
   if (invalid) return refused(invalid);
   if (states.length === 0) return refused(`${request.environment} has no regions`);
 
   const minReady = policy.minReadyReplicas;
   const steps: Step[] = [];
   const notes: string[] = [];
+  const installing = states.filter((state) => !isReady(findVersion(state, version), minReady));
+  // Ownership is checked in every region before the first install (the runner checks them side by side).
+  for (const state of installing) steps.push({ kind: 'check-names', region: state.region, version });
   for (const state of states) {
     const installed = findVersion(state, version);
     if (isReady(installed, minReady)) {

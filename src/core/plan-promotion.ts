@@ -12,7 +12,7 @@ export interface PromotionRequest {
 
 /** Move live traffic to `version`, region by region in configured order, baking between regions. */
 export function planPromotion(states: readonly RegionState[], request: PromotionRequest, policy: Pick<PlanPolicy, 'bakeSeconds' | 'minReadyReplicas'>): PlanResult {
-  const invalid = versionRefusal(request.app.name, request.version);
+  const invalid = versionRefusal(request.app, request.version);
   if (invalid) return refused(invalid);
   return planTrafficSwitch(states, {
     action: 'promote',

@@ -22,7 +22,7 @@ export function planRollback(states: readonly RegionState[], request: RollbackRe
   const { app } = request;
   const named = request.toVersion ?? null;
   if (named !== null) {
-    const invalid = versionRefusal(app.name, named);
+    const invalid = versionRefusal(app, named);
     if (invalid) return refused(invalid);
   }
   const notBootstrapped = states.map((s) => bootstrapRefusal(s, app.name)).filter((r) => r !== null);

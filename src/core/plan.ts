@@ -1,6 +1,8 @@
 /** A plan is data: the steps the runner executes, in order, and what each one means. */
 
 export type Step =
+  /** Before anything is installed anywhere: the version's object names are free or already cutover's. */
+  | { kind: 'check-names'; region: string; version: string }
   | { kind: 'install'; region: string; version: string }
   | { kind: 'wait-ready'; region: string; version: string; minReady: number }
   | { kind: 'check-route'; region: string; version: string }

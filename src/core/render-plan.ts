@@ -76,6 +76,8 @@ function stepText(step: Step): string {
       return step.initialVersion === null
         ? 'create the live Service and route (no live version yet)'
         : `create the live Service and route, selecting ${step.initialVersion}`;
+    case 'check-names':
+      return `check that the names of ${step.version} are free or cutover's (nothing else is overwritten)`;
     case 'precheck':
       return `precheck ${step.version}: installed, at least ${pods(step.minReady)}, /${step.version}/ answers with ${step.version}`;
     case 'switch': {

@@ -7,13 +7,26 @@ const versionPattern = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 const appPattern = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
 const dnsLabelMax = 63;
 
-export function versionRefusal(app: string, version: string): string | null {
+/** An app as version validation needs it: its name and, from the config, the pattern its versions follow. */
+export interface VersionRules {
+  name: string;
+  /** A regular expression every version of the app must match (apps.<app>.versionPattern). */
+  versionPattern?: string | undefined;
+}
+
+export function versionRefusal(app: string | VersionRules, version: string): string | null {
+  const rules = typeof app === 'string' ? { name: app } : app;
   if (version.length === 0) return 'a version is required, e.g. v42';
   if (!versionPattern.test(version)) {
     return `"${printable(version)}" is not a valid version: use letters, digits, "." and "-", starting and ending with a letter or digit`;
   }
-  if (`${app}-${version}`.length > dnsLabelMax) {
-    return `"${printable(version)}" is too long: "${app}-<version>" must fit in ${dnsLabelMax} characters, so at most ${dnsLabelMax - app.length - 1} here`;
+  if (`${rules.name}-${version}`.length > dnsLabelMax) {
+    return `"${printable(version)}" is too long: "${rules.name}-<version>" must fit in ${dnsLabelMax} characters, so at most ${dnsLabelMax - rules.name.length - 1} here`;
+  }
+  // A version becomes a route path and part of object names: "api" would serve /api/ and name
+  // objects like another app's. The pattern keeps versions apart from the app's own paths.
+  if (rules.versionPattern !== undefined && !new RegExp(rules.versionPattern).test(version)) {
+    return `"${printable(version)}" is not a version of ${rules.name}: its versions match ${rules.versionPattern} (apps.${rules.name}.versionPattern), so that a version route can never take one of the app's own paths`;
   }
   return null;
 }

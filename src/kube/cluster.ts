@@ -44,7 +44,12 @@ export interface Cluster {
   readonly namespace: string;
   /** Live Service, live route and the installed versions of one app. */
   observe(app: AppSpec): Promise<RegionState>;
-  /** Server-side apply of the version's Deployment, Service and route (Ingress or HTTPRoute). */
+  /**
+   * Refuses (KubeError 'not-owned', naming each object and its labels) when an object exists under
+   * a name the version would write and is not cutover's object of that app and version.
+   */
+  checkOwnership(app: AppSpec, version: string): Promise<void>;
+  /** Server-side apply of the version's Deployment, Service and route (Ingress or HTTPRoute), after checkOwnership. */
   installVersion(app: AppSpec, version: string, by: string): Promise<void>;
   /** Resolves once the version has `minReady` ready, updated pods; rejects on timeout/abort. */
   waitForReady(app: AppSpec, version: string, minReady: number, options: { timeoutMs: number; signal?: AbortSignal }): Promise<InstalledVersion>;
@@ -65,7 +70,10 @@ export interface Cluster {
    * with the time it took; rejects on timeout with what was last seen.
    */
   waitForEndpoints(app: AppSpec, serviceName: string, version: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<{ convergedMs: number; endpoints: EndpointView[] }>;
-  /** Delete the version's Deployment, Service and route; absent objects are fine. */
+  /**
+   * Delete the version's Deployment, Service and route; absent objects are fine. Refused when the
+   * version is live or the rollback target (read again now), or any object is not cutover's.
+   */
   deleteVersion(app: AppSpec, version: string): Promise<void>;
   /** One cheap request (GET /version), no retries: resolves when the API server answers. For readiness probes. */
   ping(options?: { timeoutMs?: number }): Promise<void>;

@@ -23,6 +23,10 @@ export type KubeErrorCode =
   | 'fenced'
   /** The object kept changing under conditional writes (unrelated writers); nothing was written. */
   | 'busy'
+  /** An object under a name cutover would write or delete is someone else's. */
+  | 'not-owned'
+  /** The version is the rollback target: it is kept so a rollback can go back to it. */
+  | 'rollback-target'
   | 'kubeconfig'
   | 'aborted'
   | 'unknown';

@@ -27,6 +27,7 @@ import { appRefusal, compareNewestFirst, versionRefusal } from '../core/version.
 import type { Cluster, EndpointView, SwitchRequest, SwitchResult } from './cluster.js';
 import { KubeError, isKubeError, toKubeError, type KubeOperation } from './errors.js';
 import { switchRefusal } from './switch-guard.js';
+import { describeForeign, isOwned, type ForeignObject } from './ownership.js';
 import {
   isAlreadyLive,
   liveRoute,
@@ -133,7 +134,7 @@ export class KubeCluster implements Cluster {
     const versions: InstalledVersion[] = [];
     for (const deployment of deployments.items) {
       const version = deployment.metadata?.labels?.[keys.version];
-      if (!version || deployment.metadata?.name !== versionNames(app.name, version).deployment) continue;
+      if (!version || deployment.metadata?.name !== versionNames(app, version).deployment) continue;
       const installed = installedVersionOf(deployment, keys, { hasService: servedVersions.has(version), hasRoute: routedVersions.has(version) });
       if (installed) versions.push(installed);
     }
@@ -141,21 +142,23 @@ export class KubeCluster implements Cluster {
     return { region: this.region, live: service ? liveStateOf(service, keys) : null, liveRouteExists: liveRouteObject !== null, versions };
   }
 
-  async installVersion(app: AppSpec, version: string, by: string): Promise<void> {
+  async checkOwnership(app: AppSpec, version: string): Promise<void> {
     this.checkApp(app);
     this.checkVersion(app, version);
-    const names = versionNames(app.name, version);
-    const existing = await this.orNull(
-      this.call({ resource: 'deployments', verb: 'get' }, names.deployment, (o) => this.apps.readNamespacedDeployment({ name: names.deployment, namespace: this.namespace }, o)),
-    );
-    const held = existing?.metadata?.labels?.[app.labelKeys.version];
-    if (existing && held !== version) {
+    const foreign = await this.foreignObjects(app, version);
+    if (foreign.length > 0) {
+      const names = versionNames(app, version);
       throw new KubeError(
-        'name-collision',
-        `${this.region}: Deployment ${names.deployment} already holds ${held ? `version ${held}` : 'an object cutover did not install'}; version ${version} maps to the same name, so it cannot be installed`,
+        'not-owned',
+        `${this.region}: ${describeForeign(foreign)} ${foreign.length === 1 ? 'is' : 'are'} not cutover's ${app.name} ${version}; ${version} would write ${names.deployment} and route ${names.path}, so nothing was installed and nothing was changed. Pick another version name, or remove or relabel ${foreign.length === 1 ? 'that object' : 'those objects'} if ${foreign.length === 1 ? 'it is' : 'they are'} really ${app.name}'s`,
         { region: this.region },
       );
     }
+  }
+
+  async installVersion(app: AppSpec, version: string, by: string): Promise<void> {
+    await this.checkOwnership(app, version);
+    const names = versionNames(app, version);
     const apply = PatchStrategy.ServerSideApply;
     const deployment = versionDeployment(app, version, this.namespace, by);
     await this.call({ resource: 'deployments', verb: 'patch' }, names.deployment, (o) =>
@@ -171,7 +174,7 @@ export class KubeCluster implements Cluster {
   async waitForReady(app: AppSpec, version: string, minReady: number, options: { timeoutMs: number; signal?: AbortSignal }): Promise<InstalledVersion> {
     this.checkApp(app);
     this.checkVersion(app, version);
-    const names = versionNames(app.name, version);
+    const names = versionNames(app, version);
     const labelSelector = versionSelectorQuery(app.labelKeys, app.name, version);
     const deployment = await waitUntil<V1Deployment, V1Deployment>({
       what: `${this.region}: Deployment ${names.deployment} with ${minReady} ready pods`,
@@ -199,6 +202,10 @@ export class KubeCluster implements Cluster {
     this.checkApp(app);
     if (initialVersion !== null) this.checkVersion(app, initialVersion);
     const names = liveNames(app.name);
+    const foreign = await this.foreignObjects(app, null);
+    if (foreign.length > 0) {
+      throw new KubeError('not-owned', `${this.region}: ${describeForeign(foreign)} already ${foreign.length === 1 ? 'exists and is' : 'exist and are'} not cutover's live objects of ${app.name}; nothing was created or changed`, { region: this.region });
+    }
     const created: string[] = [];
     const service = liveService(app, initialVersion, this.namespace);
     const createdService = await this.createIfMissing(() =>
@@ -225,6 +232,9 @@ export class KubeCluster implements Cluster {
         }
         throw error;
       });
+      if (!isOwned(service.metadata?.labels, app.labelKeys, app.name, null)) {
+        throw new KubeError('not-owned', `${this.region}: ${describeForeign([{ kind: 'Service', name, labels: service.metadata?.labels ?? {} }])} is not cutover's live Service of ${app.name}; its selector was not changed`, { region: this.region });
+      }
       const live = liveStateOf(service, app.labelKeys);
       if (live.version === request.to) return { patched: maybeWritten, patchMs: 0 };
       const refusal = switchRefusal(this.region, name, live, request);
@@ -314,11 +324,20 @@ export class KubeCluster implements Cluster {
   async deleteVersion(app: AppSpec, version: string): Promise<void> {
     this.checkApp(app);
     this.checkVersion(app, version);
-    const live = await this.orNull(this.readService(liveNames(app.name).service));
-    if (live && isAlreadyLive(live.spec?.selector, app.labelKeys, version)) {
+    // Read again right before deleting, whoever asks: a plan made earlier may be out of date.
+    const liveService = await this.orNull(this.readService(liveNames(app.name).service));
+    const live = liveService ? liveStateOf(liveService, app.labelKeys) : null;
+    if (live?.version === version) {
       throw new KubeError('live-version', `${this.region}: ${version} is live for ${app.name}; switch to another version before deleting it`, { region: this.region });
     }
-    const names = versionNames(app.name, version);
+    if (live?.previousVersion === version) {
+      throw new KubeError('rollback-target', `${this.region}: ${version} is the rollback target of ${app.name}; it is kept so that a rollback can go back to it`, { region: this.region });
+    }
+    const foreign = await this.foreignObjects(app, version);
+    if (foreign.length > 0) {
+      throw new KubeError('not-owned', `${this.region}: ${describeForeign(foreign)} ${foreign.length === 1 ? 'is' : 'are'} not cutover's ${app.name} ${version}; nothing was deleted`, { region: this.region });
+    }
+    const names = versionNames(app, version);
     const propagationPolicy = 'Background';
     await this.ignoreNotFound(this.routes(app).remove(names.route));
     await this.ignoreNotFound(
@@ -331,9 +350,29 @@ export class KubeCluster implements Cluster {
     );
   }
 
+  /** Objects under the version's names (or the live names, version null) that are not cutover's for this app. */
+  private async foreignObjects(app: AppSpec, version: string | null): Promise<ForeignObject[]> {
+    const names = version === null ? { deployment: null, ...liveNames(app.name) } : versionNames(app, version);
+    const routes = this.routes(app);
+    const [deployment, service, route] = await Promise.all([
+      names.deployment === null
+        ? null
+        : this.orNull(this.call({ resource: 'deployments', verb: 'get' }, names.deployment, (o) => this.apps.readNamespacedDeployment({ name: names.deployment, namespace: this.namespace }, o))),
+      this.orNull(this.readService(names.service)),
+      this.orNull(routes.read(names.route)),
+    ]);
+    const found: ForeignObject[] = [];
+    for (const [kind, object] of [['Deployment', deployment], ['Service', service], [routes.kind, route]] as const) {
+      if (object && !isOwned(object.metadata?.labels, app.labelKeys, app.name, version)) {
+        found.push({ kind, name: object.metadata?.name ?? '', labels: object.metadata?.labels ?? {} });
+      }
+    }
+    return found;
+  }
+
   /** Best effort: retention counts a version's age from here; a failure only costs precision. */
   private async markRetired(app: AppSpec, version: string, at: Date): Promise<void> {
-    const name = versionNames(app.name, version).deployment;
+    const name = versionNames(app, version).deployment;
     const body = { metadata: { annotations: { [annotations.retiredAt]: at.toISOString() } } };
     try {
       await this.call({ resource: 'deployments', verb: 'patch' }, name, (o) =>
@@ -527,7 +566,7 @@ export class KubeCluster implements Cluster {
   }
 
   private checkVersion(app: AppSpec, version: string): void {
-    const refusal = versionRefusal(app.name, version);
+    const refusal = versionRefusal(app, version);
     if (refusal) throw new KubeError('invalid', refusal, { region: this.region });
   }
 }
@@ -545,7 +584,7 @@ function versionsNamedAsTheirs(app: AppSpec, objects: ObjectMeta[], which: 'serv
   const found = new Set<string>();
   for (const object of objects) {
     const version = object.metadata?.labels?.[app.labelKeys.version];
-    if (version && object.metadata?.name === versionNames(app.name, version)[which]) found.add(version);
+    if (version && object.metadata?.name === versionNames(app, version)[which]) found.add(version);
   }
   return found;
 }

@@ -69,7 +69,7 @@ export function versionSelectorQuery(keys: LabelKeys, app: string, version: stri
 }
 
 export function versionDeployment(app: AppSpec, version: string, namespace: string, installedBy: string): V1Deployment {
-  const names = versionNames(app.name, version);
+  const names = versionNames(app, version);
   const labels = versionLabels(app.labelKeys, app.name, version);
   const env: V1EnvVar[] = Object.entries({ ...app.env, APP_VERSION: version }).map(([name, value]) => ({ name, value }));
   return {
@@ -100,7 +100,7 @@ export function versionDeployment(app: AppSpec, version: string, namespace: stri
 }
 
 export function versionService(app: AppSpec, version: string, namespace: string): V1Service {
-  const names = versionNames(app.name, version);
+  const names = versionNames(app, version);
   return service(names.service, namespace, versionLabels(app.labelKeys, app.name, version), versionSelector(app.labelKeys, app.name, version));
 }
 
@@ -121,7 +121,7 @@ function service(name: string, namespace: string, labels: Record<string, string>
 }
 
 export function versionRoute(app: AppSpec, version: string, namespace: string): RouteManifest {
-  const names = versionNames(app.name, version);
+  const names = versionNames(app, version);
   return route(app, names.route, names.path, names.service, namespace, versionLabels(app.labelKeys, app.name, version));
 }
 

@@ -108,6 +108,8 @@ export interface RunOptions {
 }
 
 const mutating = new Set<Step['kind']>(['install', 'bootstrap', 'switch', 'delete-version']);
+/** Read-only checks that run in every region at once, before the first change. */
+const sideBySide = new Set<Step['kind']>(['precheck', 'check-names']);
 
 /**
  * Execute a plan step by step, region by region, as the plan orders them (a resumed run first
@@ -239,8 +241,9 @@ async function runPhase(
   let phaseFailure: PhaseFailure | null = null;
   const givenUp = new Set<string>();
   for (let at = 0; at < steps.length; ) {
-    // Consecutive prechecks run side by side: every region is checked before the first switch.
-    const batch = steps[at]!.kind === 'precheck' ? takeWhile(steps, at, (s) => s.kind === 'precheck') : [steps[at]!];
+    // Consecutive checks of one kind run side by side: every region is checked before the first change.
+    const kind = steps[at]!.kind;
+    const batch = sideBySide.has(kind) ? takeWhile(steps, at, (s) => s.kind === kind) : [steps[at]!];
     const indexOf = (offset: number): number => firstIndex + at + offset;
     const stopped = stopBefore(options, batch[0]!, indexOf(0));
     if (stopped) return stopped;

@@ -63,9 +63,14 @@ export async function executeStep(step: Step, context: StepContext): Promise<Don
   const { cluster } = region;
 
   switch (step.kind) {
+    case 'check-names': {
+      await cluster.checkOwnership(app, step.version);
+      const names = versionNames(app, step.version);
+      return done(`Deployment, Service and route ${names.deployment} and path ${names.path} are free or cutover's`);
+    }
     case 'install': {
       await cluster.installVersion(app, step.version, context.actor);
-      const names = versionNames(app.name, step.version);
+      const names = versionNames(app, step.version);
       return done(`applied Deployment and Service ${names.deployment}, route ${names.path}`);
     }
     case 'wait-ready': {
@@ -128,13 +133,13 @@ export async function executeStep(step: Step, context: StepContext): Promise<Don
     }
     case 'delete-version': {
       await cluster.deleteVersion(app, step.version);
-      return done(`deleted ${versionNames(app.name, step.version).deployment} (${step.reason})`);
+      return done(`deleted ${versionNames(app, step.version).deployment} (${step.reason})`);
     }
   }
 }
 
 function versionHealthPath(app: AppSpec, version: string): string {
-  return `${versionNames(app.name, version).path}${app.healthPath.replace(/^\/+/, '')}`;
+  return `${versionNames(app, version).path}${app.healthPath.replace(/^\/+/, '')}`;
 }
 
 /** Convergence is measured from the start of this region's selector patch, when this run made it. */

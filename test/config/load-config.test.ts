@@ -318,3 +318,42 @@ describe('the config drives the plans', () => {
     expect(planCleanup(states, { app: spec, environment: production.name }, production.policy, new Date(), []).ok).toBe(true);
   });
 });
+
+describe('apps sharing a namespace can never touch each other (refused at config load)', () => {
+  it('refuses an app named like another app plus "-": shop-<version> objects would be named like it', () => {
+    const data = minimal();
+    data.apps['shop'].hosts = ['shop.example.com'];
+    data.apps['shop-api'] = { image: 'registry.example.com/api:{version}', hosts: ['api.example.com'] };
+    expect(errorOf(() => parse(data)).message).toContain(
+      'apps.shop-api: shop-api and shop are both released to namespace production of eu-west (environment production): the objects of shop\'s versions are named shop-<version>, like shop-api\'s; rename one of them',
+    );
+  });
+
+  it('refuses two apps whose routes overlap (no hosts, or a common host), and accepts hosts of their own', () => {
+    const data = minimal();
+    data.apps['cart'] = { image: 'registry.example.com/cart:{version}' };
+    expect(errorOf(() => parse(data)).message).toContain('apps.shop.hosts: shop and cart are both released to namespace production of eu-west (environment production) and both route "/" for any host: give each app hosts of its own');
+    data.apps['shop'].hosts = ['www.example.com'];
+    data.apps['cart'].hosts = ['www.example.com'];
+    expect(errorOf(() => parse(data)).message).toContain('both route "/" for www.example.com');
+    data.apps['cart'].hosts = ['cart.example.com'];
+    expect(() => parse(data)).not.toThrow();
+  });
+
+  it('accepts the same names in different namespaces', () => {
+    const data = minimal();
+    data.apps['shop-api'] = { image: 'registry.example.com/api:{version}', environments: ['staging'] };
+    data.environments['staging'] = { regions: [{ name: 'eu-west', namespace: 'staging', liveUrl: 'http://127.0.0.1:18083' }] };
+    data.apps['shop'].environments = ['production'];
+    expect(() => parse(data)).not.toThrow();
+  });
+
+  it('checks versionPattern and versionPath', () => {
+    const data = minimal();
+    data.apps['shop'].versionPattern = '^v[0-9';
+    data.apps['shop'].versionPath = '/_v/';
+    const message = errorOf(() => parse(data)).message;
+    expect(message).toContain('apps.shop.versionPattern: must be a regular expression');
+    expect(message).toContain('apps.shop.versionPath: must be a path ending in "/{version}/"');
+  });
+});

@@ -4,11 +4,13 @@ import { planDeploy } from '../../src/core/plan-deploy.js';
 import { app, brief, notBootstrapped, planOf, policy, reasonsOf, region, version } from './fixtures.js';
 
 describe('planDeploy', () => {
-  it('installs, waits until ready and checks the version route, region by region', () => {
+  it('checks in every region that the names are free or cutover\'s, then installs, waits until ready and checks the version route, region by region', () => {
     const states = [notBootstrapped('eu-west', []), notBootstrapped('us-east', [])];
     const plan = planOf(planDeploy(states, { app, environment: 'production', version: 'v1' }, policy));
     expect(plan).toMatchObject({ action: 'deploy', version: 'v1', regions: ['eu-west', 'us-east'] });
     expect(brief(plan)).toEqual([
+      'eu-west check-names v1',
+      'us-east check-names v1',
       'eu-west install v1',
       'eu-west wait-ready v1>=2',
       'eu-west check-route v1',
@@ -20,8 +22,8 @@ describe('planDeploy', () => {
 
   it.each([
     ['installed and ready: only the route is checked', version('v2'), ['eu-west check-route v2'], 'eu-west: v2 already installed and ready (3/3), skipping install'],
-    ['installed but not ready: applied again', version('v2:1/3'), ['eu-west install v2', 'eu-west wait-ready v2>=2', 'eu-west check-route v2'], 'eu-west: v2 is installed but not ready (1/3), applying it again'],
-    ['missing its route: applied again', version('v2', { hasRoute: false }), ['eu-west install v2', 'eu-west wait-ready v2>=2', 'eu-west check-route v2'], 'eu-west: v2 is only partly installed (no version route), applying it again'],
+    ['installed but not ready: applied again', version('v2:1/3'), ['eu-west check-names v2', 'eu-west install v2', 'eu-west wait-ready v2>=2', 'eu-west check-route v2'], 'eu-west: v2 is installed but not ready (1/3), applying it again'],
+    ['missing its route: applied again', version('v2', { hasRoute: false }), ['eu-west check-names v2', 'eu-west install v2', 'eu-west wait-ready v2>=2', 'eu-west check-route v2'], 'eu-west: v2 is only partly installed (no version route), applying it again'],
   ])('%s', (_name, installed, steps, note) => {
     const plan = planOf(planDeploy([region('eu-west', 'v1', null, [version('v1'), installed])], { app, environment: 'production', version: 'v2' }, policy));
     expect(brief(plan)).toEqual(steps);
@@ -31,8 +33,13 @@ describe('planDeploy', () => {
   it.each([
     ['a malformed version', 'v2 && reboot', '"v2 && reboot" is not a valid version: use letters, digits, "." and "-", starting and ending with a letter or digit'],
     ['a version too long for a resource name', `v${'9'.repeat(60)}`, `"v${'9'.repeat(60)}" is too long: "shop-<version>" must fit in 63 characters, so at most 58 here`],
+    [
+      'a word that would serve one of the app\'s own paths (/api/)',
+      'api',
+      '"api" is not a version of shop: its versions match ^v?[0-9] (apps.shop.versionPattern), so that a version route can never take one of the app\'s own paths',
+    ],
   ])('refuses %s', (_name, target, reason) => {
-    expect(reasonsOf(planDeploy([notBootstrapped('eu-west', [])], { app, environment: 'production', version: target }, policy))).toEqual([reason]);
+    expect(reasonsOf(planDeploy([notBootstrapped('eu-west', [])], { app: { ...app, versionPattern: '^v?[0-9]' }, environment: 'production', version: target }, policy))).toEqual([reason]);
   });
 });
 

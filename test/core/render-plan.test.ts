@@ -39,7 +39,7 @@ describe('renderPlan', () => {
   });
 
   it.each([
-    ['deploy', () => planDeploy(states, { app, environment: 'staging', version: 'v43' }, policy), ['Deploy shop v43 to staging (eu-west, then us-east); live traffic is not touched', 'eu-west: install v43', '  1. install v43 (Deployment, Service and version route)']],
+    ['deploy', () => planDeploy(states, { app, environment: 'staging', version: 'v43' }, policy), ['Deploy shop v43 to staging (eu-west, then us-east); live traffic is not touched', 'eu-west: install v43', "  1. check that the names of v43 are free or cutover's (nothing else is overwritten)", '  3. install v43 (Deployment, Service and version route)']],
     ['rollback', () => planRollback(withV40, { app, environment: 'production' }, policy), ['Roll back shop to v40 in production', 'us-east: live selector v41 → v40']],
     ['bootstrap', () => planBootstrap([notBootstrapped('eu-west', [version('v1')])], { app, environment: 'production', initialVersion: 'v1' }, policy), ['Bootstrap shop in production (eu-west), initial version v1', '  1. create the live Service and route, selecting v1']],
     ['cleanup', () => planCleanup(states, { app, environment: 'production' }, { retention: { keep: 1, minAgeSinceLiveHours: 0, graceAfterInstallHours: 0 } }, new Date('2024-06-01T00:00:00Z'), []), ['Clean up old versions of shop in production', 'eu-west: nothing to do', '  - eu-west: keeping v42 (one of the 1 newest)']],

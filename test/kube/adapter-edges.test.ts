@@ -67,7 +67,7 @@ function liveService(version: string, resourceVersion: string, annotations: Reco
     body: {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: 'shop', namespace: 'production', resourceVersion, annotations },
+      metadata: { name: 'shop', namespace: 'production', resourceVersion, annotations, labels: { [defaultLabelKeys.name]: 'shop', 'app.kubernetes.io/managed-by': 'cutover' } },
       spec: { selector: { [defaultLabelKeys.name]: 'shop', [defaultLabelKeys.version]: version } },
     },
   };

@@ -155,17 +155,21 @@ export function describeClusterConformance(name: string, makeEnv: () => Promise<
       expect((failure as KubeError).message).toContain('2 v2 ready');
     });
 
-    it('refuses to delete the live version, and deletes another one (twice is fine)', async () => {
+    it('refuses to delete the live version and the rollback target, whoever asks, and deletes another one (twice is fine)', async () => {
       await expect(cluster.deleteVersion(shop, 'v2')).rejects.toMatchObject({ code: 'live-version' });
-      await cluster.deleteVersion(shop, 'v1');
-      await cluster.deleteVersion(shop, 'v1');
+      await expect(cluster.deleteVersion(shop, 'v1')).rejects.toMatchObject({ code: 'rollback-target' });
+      await cluster.installVersion(shop, 'v9', 'alice');
+      await cluster.deleteVersion(shop, 'v9');
+      await cluster.deleteVersion(shop, 'v9');
       const state = await cluster.observe(shop);
-      expect(state.versions.map((v) => v.version)).toEqual(['v2']);
+      expect(state.versions.map((v) => v.version)).toEqual(['v2', 'v1']);
     });
 
-    it('refuses a version whose resource names collide with an installed one', async () => {
+    it('refuses a version whose resource names are another version\'s, naming the object and its labels', async () => {
       await cluster.installVersion(shop, 'v3.1', 'alice');
-      await expect(cluster.installVersion(shop, 'v3-1', 'alice')).rejects.toMatchObject({ code: 'name-collision' });
+      const failure = await cluster.installVersion(shop, 'v3-1', 'alice').catch((e: unknown) => e);
+      expect(failure).toMatchObject({ code: 'not-owned' });
+      expect((failure as Error).message).toMatch(/Deployment shop-v3-1 \(labels .*app\.kubernetes\.io\/version=v3\.1.*\).*not cutover's shop v3-1/);
       await cluster.deleteVersion(shop, 'v3.1');
     });
 
@@ -223,16 +227,17 @@ export function describeClusterConformance(name: string, makeEnv: () => Promise<
       try {
         await faulty.installVersion(cart, 'v1', 'alice');
         await faulty.installVersion(cart, 'v2', 'alice');
+        await faulty.installVersion(cart, 'v3', 'alice');
         await faulty.bootstrap(cart, 'v1');
         await faulty.waitForReady(cart, 'v2', 2, { timeoutMs: env.readyTimeoutMs });
         const switched = await faulty.switchSelector(cart, { to: 'v2', from: 'v1', by: 'bob', at });
         expect(switched.patched).toBe(true);
         const converged = await faulty.waitForEndpoints(cart, 'cart', 'v2', { timeoutMs: env.readyTimeoutMs });
         expect(converged.endpoints.every((e) => e.version === 'v2')).toBe(true);
-        await faulty.deleteVersion(cart, 'v1');
+        await faulty.deleteVersion(cart, 'v3');
         const state = await faulty.observe(cart);
         expect(state.live?.version).toBe('v2');
-        expect(state.versions.map((v) => v.version)).toEqual(['v2']);
+        expect(state.versions.map((v) => v.version).sort()).toEqual(['v1', 'v2']);
       } finally {
         env.faults.set({ errorRate: 0 });
       }

@@ -192,7 +192,12 @@ describe('RBAC in the sandbox', () => {
   });
 
   it('the adapter names "create" when installing needs it but the Role only grants "patch"', async () => {
-    await setRules([{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] }]);
+    await setRules([
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] },
+      // The ownership check reads each object the install would write first.
+      { apiGroups: [''], resources: ['services'], verbs: ['get'] },
+      { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['get'] },
+    ]);
     const kubeconfig = loadKubeConfig({ path: sandbox.kubeconfigPath, context: 'eu-west' });
     kubeconfig.users = kubeconfig.users.map((u) => ({ ...u, token: testerToken }));
     const cluster = new KubeCluster({ region: 'eu-west', namespace: 'team', kubeconfig });

@@ -60,7 +60,17 @@ export function configYaml(sandbox: Sandbox, options: SandboxEnvOptions = {}): s
   const config = {
     redis: { prefix: options.prefix ?? 'cutover-test' },
     apps: Object.fromEntries(
-      apps.map((name) => [name, { image: `registry.example.com/${name}:{version}`, replicas: options.replicas ?? 2, terminationGracePeriodSeconds: 2, healthPath: '/healthz' }]),
+      apps.map((name) => [
+        name,
+        {
+          image: `registry.example.com/${name}:{version}`,
+          replicas: options.replicas ?? 2,
+          terminationGracePeriodSeconds: 2,
+          healthPath: '/healthz',
+          // Apps sharing a namespace need routes of their own: one host each.
+          ...(apps.length > 1 ? { hosts: [`${name}.example.com`] } : {}),
+        },
+      ]),
     ),
     environments: {
       production: { defaultFor: ['deploy', 'promote', 'rollback', 'cleanup', 'status', 'history', 'bootstrap'], regions, policy },
