@@ -29,7 +29,6 @@ import { KubeError, isKubeError, toKubeError, type KubeOperation } from './error
 import { switchRefusal } from './switch-guard.js';
 import { describeForeign, isOwned, type ForeignObject } from './ownership.js';
 import {
-  isAlreadyLive,
   liveRoute,
   liveService,
   ownedSelector,
