@@ -4,7 +4,7 @@ import { parseConfig, type Config } from '../../src/config/index.js';
 import type { RegionState } from '../../src/core/model.js';
 import type { Plan, PlanResult } from '../../src/core/plan.js';
 import { createReleaseQueue } from '../../src/queue/release-queue.js';
-import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
+import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn, type StandInOptions } from '../../src/sandbox/slack/index.js';
 import { createSlackApp, type SlackBot } from '../../src/slack/app.js';
 import type { PlanQuery, ReleaseReader, SlackLog } from '../../src/slack/ports.js';
 import { deleteKeys, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
@@ -110,9 +110,11 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(options: { expiresMinutes?: number; auditChannel?: string; required?: number; reader?: ReleaseReader; config?: (prefix: string) => Config } = {}): Promise<World> {
+export async function startWorld(
+  options: { expiresMinutes?: number; auditChannel?: string; required?: number; reader?: ReleaseReader; config?: (prefix: string) => Config; standIn?: StandInOptions } = {},
+): Promise<World> {
   const prefix = testPrefix();
-  const standIn = await startSlackStandIn({ ...(options.auditChannel ? { channels: [CHANNEL, options.auditChannel] } : {}) });
+  const standIn = await startSlackStandIn({ ...(options.auditChannel ? { channels: [CHANNEL, options.auditChannel] } : {}), ...options.standIn });
   const config = options.config?.(prefix) ?? slackConfig(prefix, options);
   const redis = testRedis();
   const queue = createReleaseQueue({ redisUrl, prefix });
