@@ -107,11 +107,13 @@ export interface World {
   config: Config;
   clock: { offsetMs: number };
   logs: string[];
+  /** The same lines with their level. */
+  logLines: { level: 'info' | 'warn' | 'error'; message: string }[];
   stop(): Promise<void>;
 }
 
 export async function startWorld(
-  options: { expiresMinutes?: number; auditChannel?: string; required?: number; reader?: ReleaseReader; config?: (prefix: string) => Config; standIn?: StandInOptions } = {},
+  options: { expiresMinutes?: number; auditChannel?: string; required?: number; reader?: ReleaseReader; config?: (prefix: string) => Config; standIn?: StandInOptions; usergroupTtlMs?: number } = {},
 ): Promise<World> {
   const prefix = testPrefix();
   const standIn = await startSlackStandIn({ ...(options.auditChannel ? { channels: [CHANNEL, options.auditChannel] } : {}), ...options.standIn });
@@ -121,7 +123,12 @@ export async function startWorld(
   const clusters = new FakeClusters();
   const clock = { offsetMs: 0 };
   const logs: string[] = [];
-  const log: SlackLog = { info: (m) => logs.push(m), warn: (m) => logs.push(m), error: (m) => logs.push(m) };
+  const logLines: World['logLines'] = [];
+  const line = (level: 'info' | 'warn' | 'error') => (message: string) => {
+    logs.push(message);
+    logLines.push({ level, message });
+  };
+  const log: SlackLog = { info: line('info'), warn: line('warn'), error: line('error') };
   const bot = createSlackApp({
     config,
     reader: options.reader ?? clusters,
@@ -132,6 +139,7 @@ export async function startWorld(
     log,
     now: () => Date.now() + clock.offsetMs,
     sweepIntervalMs: 0,
+    ...(options.usergroupTtlMs !== undefined ? { usergroupTtlMs: options.usergroupTtlMs } : {}),
   });
   const { port } = await bot.start(0, '127.0.0.1');
   const botUrl = `http://127.0.0.1:${port}`;
@@ -148,6 +156,7 @@ export async function startWorld(
     config,
     clock,
     logs,
+    logLines,
     async stop() {
       await bot.stop();
       await queue.close();
