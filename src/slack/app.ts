@@ -98,10 +98,8 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
 
   const app = new App({
     token: botToken,
-    // The Socket Mode receiver opens its connection with its own WebClient (apps.connections.open): it gets the same API URL.
-    ...(appToken
-      ? { appToken, socketMode: true, installerOptions: { port: options.healthPort ?? config.runtime.port, ...(slackApiUrl ? { clientOptions: { slackApiUrl } } : {}) } }
-      : { signingSecret: signingSecret ?? '' }),
+    // Bolt hands clientOptions (the API URL) to the Socket Mode receiver too, for apps.connections.open.
+    ...(appToken ? { appToken, socketMode: true, installerOptions: { port: options.healthPort ?? config.runtime.port } } : { signingSecret: signingSecret ?? '' }),
     customRoutes,
     clientOptions: slackApiUrl ? { slackApiUrl } : {},
     logger: boltLogger(),

@@ -190,6 +190,8 @@ export function createSlackDriver(options: SlackDriverOptions): SlackDriver {
     async slashCommand(userId, text, { channel: channelId, command = '/release' } = {}) {
       const user = standIn.user(userId);
       if (user === undefined) throw new Error(`driver: unknown user ${userId}`);
+      // Slack offers an app's slash commands only when it was installed with the commands scope.
+      if (!standIn.scopes().includes('commands')) throw new Error(`driver: the app lacks the commands scope, so Slack does not offer ${command}`);
       const channel = channelId === undefined ? standIn.channels()[0] : standIn.channel(channelId);
       if (channel === undefined) throw new Error(`driver: unknown channel ${channelId ?? '(none configured)'}`);
       const responseUrl = standIn.issueResponseUrl({ channel: channel.id, user: user.id, command });
