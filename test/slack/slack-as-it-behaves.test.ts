@@ -4,7 +4,7 @@ import { createSlackApp } from '../../src/slack/app.js';
 import { explainGroupProblems, UsergroupCache } from '../../src/slack/usergroup-cache.js';
 import { eventually } from '../queue/redis-fixture.js';
 import { ALICE, BOB, CHANNEL, EVE, SIGNING_SECRET, queuedJobs, startWorld, textOf, type World } from './harness.js';
-import { createSlackDriver } from '../../src/sandbox/slack/index.js';
+import { createSlackDriver, DEFAULT_USERS } from '../../src/sandbox/slack/index.js';
 
 /**
  * The bot against a stand-in that behaves as Slack does: refusals that Slack would not show,
@@ -14,13 +14,16 @@ import { createSlackDriver } from '../../src/sandbox/slack/index.js';
 
 const ELSEWHERE = 'C0ELSEWHERE';
 const SECRET = 'G0SECRET';
+/** Someone in the workspace but not in #releases. */
+const MALLORY = 'U00MALLORY';
 let world: World;
 
 beforeAll(async () => {
   world = await startWorld({
     standIn: {
+      users: [...DEFAULT_USERS, { id: MALLORY, name: 'mallory' }],
       channels: [
-        { id: CHANNEL, name: 'releases' },
+        { id: CHANNEL, name: 'releases', members: DEFAULT_USERS.map((u) => u.id) },
         { id: ELSEWHERE, name: 'elsewhere' },
         { id: SECRET, name: 'secret', isPrivate: true },
       ],
@@ -68,6 +71,14 @@ describe('refusals the person sees', () => {
     expect(textOf(seen.find((e) => e.user === ALICE))).toContain('On the approval request for *promote shop v2 in production*: you asked for this release');
     expect(textOf(seen.find((e) => e.user === EVE))).toContain('is not an approver');
     expect(world.standIn.ephemerals(CHANNEL, { includeHidden: true }).filter((e) => !e.shown)).toEqual([]);
+  });
+
+  it('answers someone who is not in the channel (user_not_in_channel) with a thread reply that mentions them', async () => {
+    const request = await approvalRequest();
+    await world.driver.reaction(MALLORY, { channel: CHANNEL, ts: request.ts }, 'white_check_mark');
+    const reply = await world.standIn.waitFor((s) => s.replies(CHANNEL, request.ts).find((m) => textOf(m).includes(`<@${MALLORY}>`)));
+    expect(textOf(reply)).toContain('is not an approver');
+    expect(world.standIn.calls('chat.postEphemeral').map((c) => c.error)).toEqual(['user_not_in_channel']);
   });
 });
 
