@@ -53,7 +53,7 @@ async function react(services: SlackServices, input: ReactionInput, stored: Appr
   const policy = approvalPolicy(environment, stored.request.action);
   const groupMembers = await services.groups.resolve(policy.approvers.usergroups);
   let reply: string | undefined;
-  let effect: string = '';
+  let effect = '';
   const transition = await services.gate.update(input.item, (record) => {
     const outcome = applyReaction(record.request, { user: input.user, reaction: input.reaction, removed: input.removed, at: services.now() }, policy, groupMembers);
     reply = outcome.reply;
