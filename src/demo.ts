@@ -12,15 +12,17 @@ import { formatMs } from './release/summary-text.js';
  * every step succeeded and no request failed.
  */
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { interactive: { type: 'boolean', short: 'i' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({ options: { interactive: { type: 'boolean', short: 'i' }, keep: { type: 'boolean' }, 'socket-mode': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
-    console.log('usage: npm run demo [-- --interactive] [-- --keep]\n  --interactive  type /release commands as alice, bob, carol or eve, react, watch traffic\n  --keep         keep everything running after the story, for kubectl');
+    console.log(
+      'usage: npm run demo [-- --interactive] [-- --keep] [-- --socket-mode]\n  --interactive  type /release commands as alice, bob, carol or eve, react, watch traffic\n  --keep         keep everything running after the story, for kubectl\n  --socket-mode  the bot connects over Socket Mode (SLACK_APP_TOKEN) instead of the HTTP receiver',
+    );
     return 0;
   }
   const say = (line: string): void => console.log(line);
   const started = performance.now();
   say('cutover demo: zero-downtime releases by Service selector switch, driven from Slack\n');
-  const world = await startDemoWorld(process.env, say);
+  const world = await startDemoWorld(process.env, say, { socketMode: values['socket-mode'] === true });
   say(`\ninspect at any time:  kubectl --kubeconfig ${world.sandbox.kubeconfigPath} --context eu-west -n production get svc,deploy,endpointslices`);
   try {
     if (values.interactive) {
@@ -56,7 +58,9 @@ function printSummary(outcome: StoryOutcome, elapsedMs: number, say: (line: stri
   const versions = Object.entries(traffic.versions).map(([v, n]) => `${v}: ${n}`).join(', ');
   say(`\nrequests sent: ${traffic.sent}   failed: ${traffic.failed}${traffic.failed > 0 ? ` ${JSON.stringify(traffic.failures)}` : ''}   sessions answered by another version: ${traffic.wrongVersion}`);
   say(`answered by: ${versions || '(none)'}`);
-  const ok = steps.every((s) => s.ok) && traffic.failed === 0 && traffic.wrongVersion === 0 && traffic.sent > 0;
+  const { slack } = outcome;
+  say(`slack: ${slack.calls} Web API calls, ${slack.rateLimited} answered 429 (retried after Retry-After), ${slack.refused.length} refused${slack.refused.length > 0 ? `: ${slack.refused.join(', ')}` : ''}`);
+  const ok = steps.every((s) => s.ok) && traffic.failed === 0 && traffic.wrongVersion === 0 && traffic.sent > 0 && slack.refused.length === 0;
   say(`\n${ok ? '✅ every step succeeded and no request failed' : '❌ something failed: see above'} (${formatMs(elapsedMs)})`);
   return ok;
 }

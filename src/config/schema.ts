@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defaultLabelKeys } from '../core/names.js';
 import { appRefusal } from '../core/version.js';
 import { cronRefusal } from './cron.js';
+import { reactionNameRefusal } from './reaction-names.js';
 
 /** The YAML schema. Objects are strict, so a misspelt key is reported instead of silently ignored. */
 
@@ -33,6 +34,12 @@ const people = z
     usergroups: z.array(slackUsergroup).default([]),
   })
   .prefault({});
+
+/** A reaction name as Slack sends it in reaction events: canonical, no colons, no skin tone (reaction-names.ts). */
+const reactionName = z.string().superRefine((name, ctx) => {
+  const refusal = reactionNameRefusal(name);
+  if (refusal !== null) ctx.addIssue({ code: 'custom', message: refusal });
+});
 
 const seconds = z.number().min(0, 'must be 0 or more seconds');
 
@@ -74,8 +81,8 @@ const approvalsSchema = z
     approvers: people,
     /** Who may ask; empty lists mean anyone in a channel the app is bound to. */
     requesters: people,
-    approveReaction: z.string().regex(/^[a-z0-9_+-]+$/, 'must be a reaction name without colons, e.g. white_check_mark').default('white_check_mark'),
-    rejectReaction: z.string().regex(/^[a-z0-9_+-]+$/, 'must be a reaction name without colons, e.g. x').default('x'),
+    approveReaction: reactionName.default('white_check_mark'),
+    rejectReaction: reactionName.default('x'),
     expiresMinutes: z.number().positive().default(30),
     /** Per action, other requesters or approvers than the lists above (e.g. the on-call group may roll back). */
     actions: z

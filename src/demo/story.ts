@@ -14,6 +14,8 @@ export interface StoryStep {
 export interface StoryOutcome {
   steps: StoryStep[];
   traffic: TrafficCounters;
+  /** What the Slack stand-in saw: Web API calls, those answered 429, those refused for their content. */
+  slack: { calls: number; rateLimited: number; refused: string[] };
 }
 
 const approve = 'white_check_mark';
@@ -46,7 +48,9 @@ export class Story {
     // Sessions keep going a moment after the last switch, so late failures would show.
     await sleep(1500);
     const traffic = (await this.traffic?.stop()) ?? { sent: 0, failed: 0, failures: {}, versions: {}, wrongVersion: 0 };
-    return { steps: this.steps, traffic };
+    const calls = this.world.standIn.calls();
+    const refused = calls.filter((c) => c.error !== undefined && c.status !== 429).map((c) => `${c.method}: ${c.error}`);
+    return { steps: this.steps, traffic, slack: { calls: calls.length, rateLimited: this.world.standIn.rateLimited().length, refused } };
   }
 
   /** A production action: alice asks, an approver reacts, the job runs; wait for the summary. */

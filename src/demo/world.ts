@@ -39,15 +39,18 @@ export interface DemoWorld {
   configPath: string;
   workers: ChildProcess[];
   names: Record<string, string>;
+  /** How Slack reaches the bot: signed HTTP requests or the bot's Socket Mode WebSocket. */
+  transport: 'http' | 'socket';
   stop(): Promise<void>;
 }
 
 /**
  * Everything the demo runs, all real except the far sides: two sandbox regions (Kubernetes),
- * Redis, the Slack stand-in (slack.com), the bot (src/bot.ts) over HTTP, and worker processes
- * (jobs/worker.ts) exactly as the Procfile starts them.
+ * Redis, the Slack stand-in (slack.com, with Slack's rate tiers and Block Kit limits), the bot
+ * (src/bot.ts) over HTTP or Socket Mode, and worker processes (jobs/worker.ts) exactly as the
+ * Procfile starts them. As after a real install, the bot is in no channel until it is invited.
  */
-export async function startDemoWorld(env: NodeJS.ProcessEnv, say: (line: string) => void, options: { workers?: number } = {}): Promise<DemoWorld> {
+export async function startDemoWorld(env: NodeJS.ProcessEnv, say: (line: string) => void, options: { workers?: number; socketMode?: boolean } = {}): Promise<DemoWorld> {
   const cleanups: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -64,22 +67,36 @@ export async function startDemoWorld(env: NodeJS.ProcessEnv, say: (line: string)
     for (const region of sandbox.regions) say(`region     ${region.name.padEnd(8)} API ${region.apiUrl}  ingress ${region.ingressUrl}`);
     say(`kubeconfig ${sandbox.kubeconfigPath}`);
 
-    const standIn = await startSlackStandIn({ rateLimitPerChannelPerSecond: 1 });
+    const standIn = await startSlackStandIn({ rateLimits: 'slack', botChannels: [] });
     cleanups.push(() => standIn.close());
     const names = Object.fromEntries(standIn.users().map((u) => [u.id, u.name]));
+    standIn.invite(channel);
+    say(`slack      alice: /invite @cutover in #releases (the bot posts only where it was invited)`);
 
     const prefix = `cutover-demo-${randomBytes(4).toString('hex')}`;
     const configText = demoConfig(sandbox, prefix);
     const configPath = path.join(dir, 'cutover.json');
     await writeFile(configPath, configText);
-    const secrets = { SLACK_BOT_TOKEN: standIn.botToken, SLACK_SIGNING_SECRET: signingSecret, SLACK_API_URL: standIn.apiUrl, REDIS_URL: redis.url };
+    const transport = options.socketMode ? 'socket' : 'http';
+    const secrets = {
+      SLACK_BOT_TOKEN: standIn.botToken,
+      SLACK_API_URL: standIn.apiUrl,
+      REDIS_URL: redis.url,
+      ...(transport === 'socket' ? { SLACK_APP_TOKEN: standIn.appToken } : { SLACK_SIGNING_SECRET: signingSecret }),
+    };
     const config = parseConfig(configText, secrets, configPath);
 
     const quiet = { info: () => undefined, warn: () => undefined, error: (m: string) => say(`bot error: ${m}`) };
     const bot = await startBot({ config, clusters: new ClusterDirectory(), port: 0, host: '127.0.0.1', log: quiet });
     cleanups.push(() => bot.stop());
-    say(`slack bot  http://127.0.0.1:${bot.port}/slack/events (HTTP receiver, signed requests) against the Slack stand-in ${standIn.apiUrl}`);
-    const driver = createSlackDriver({ botUrl: `http://127.0.0.1:${bot.port}/slack/events`, signingSecret, standIn });
+    let driver: SlackDriver;
+    if (transport === 'socket') {
+      say(`slack bot  Socket Mode: a WebSocket opened through apps.connections.open on the Slack stand-in ${standIn.apiUrl} (/healthz on port ${bot.port})`);
+      driver = createSlackDriver({ standIn, socketMode: true });
+    } else {
+      say(`slack bot  http://127.0.0.1:${bot.port}/slack/events (HTTP receiver, signed requests) against the Slack stand-in ${standIn.apiUrl}`);
+      driver = createSlackDriver({ botUrl: `http://127.0.0.1:${bot.port}/slack/events`, signingSecret, standIn });
+    }
 
     const queue = createReleaseQueue(queueSettingsOf(config));
     cleanups.push(() => queue.close());
@@ -90,7 +107,7 @@ export async function startDemoWorld(env: NodeJS.ProcessEnv, say: (line: string)
     await Promise.all(Array.from({ length: count }, () => startWorker(configPath, { ...env, ...secrets, CUTOVER_CONFIG: '' }, workers)));
     say(`workers    ${count} processes: node --import tsx jobs/worker.ts`);
 
-    return { sandbox, redis, standIn, driver, bot, queue, config, configPath, workers, names, stop };
+    return { sandbox, redis, standIn, driver, bot, queue, config, configPath, workers, names, transport, stop };
   } catch (error) {
     await stop();
     throw error;

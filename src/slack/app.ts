@@ -98,6 +98,7 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
 
   const app = new App({
     token: botToken,
+    // Bolt hands clientOptions (the API URL) to the Socket Mode receiver too, for apps.connections.open.
     ...(appToken ? { appToken, socketMode: true, installerOptions: { port: options.healthPort ?? config.runtime.port } } : { signingSecret: signingSecret ?? '' }),
     customRoutes,
     clientOptions: slackApiUrl ? { slackApiUrl } : {},
@@ -112,7 +113,7 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
     prefix: config.redis.prefix,
     queue: options.queue,
     gate: new ApprovalGate(options.redis, config.redis.prefix),
-    groups: new UsergroupCache(app.client, options.usergroupTtlMs),
+    groups: new UsergroupCache(app.client, options.usergroupTtlMs, undefined, log),
     reader: options.reader,
     client: app.client,
     log,
@@ -120,7 +121,7 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
     pacer: new ChannelPacer(options.redis, config.redis.prefix),
   };
 
-  app.command('/release', async ({ command, ack, respond }) => {
+  app.command('/release', async ({ command, ack, respond, context }) => {
     await ack();
     // The request id of what this command asks for: it follows the release into the job and its Kubernetes calls.
     await withRequestContext({ requestId: commandRequestId(command.trigger_id) }, () =>
@@ -129,6 +130,7 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
         userId: command.user_id,
         channelId: command.channel_id,
         triggerId: command.trigger_id,
+        ...(context.botUserId ? { botUserId: context.botUserId } : {}),
         respond: (message) => respond(message as RespondArguments),
       }).catch((error: unknown) => {
         log.error(`/release ${command.text.slice(0, 80)}: ${errorText(error)}`);

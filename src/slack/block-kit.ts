@@ -16,7 +16,14 @@ export const limits = {
   sectionText: 3000,
   headerText: 150,
   contextElements: 10,
-  fallbackText: 3000,
+  /**
+   * The text of all blocks of one message together. Slack refuses more than about 13,200
+   * characters with `msg_blocks_too_long` even when every block is within its own limit
+   * (slackapi/bolt-js#2509); the stand-in refuses past 12,000. 10,000 plus the fallback text
+   * stays under 12,000 even if Slack counted both.
+   */
+  blockText: 10_000,
+  fallbackText: 2000,
   /** A single line inside a packed section; longer lines are cut so packing stays dense. */
   line: 500,
 } as const;
@@ -40,14 +47,17 @@ export function divider(): Block {
 }
 
 /**
- * Lines packed into as few sections as possible, at most `maxBlocks` of them. When they do not
- * fit, the first and last lines are kept and the middle is replaced by a count.
+ * Lines packed into as few sections as possible, at most `maxBlocks` of them and `maxChars` of
+ * text. When they do not fit, the first and last lines are kept and the middle is replaced by a count.
  */
-export function packLines(lines: readonly string[], maxBlocks: number, wrap: { before: string; after: string } = { before: '', after: '' }): Block[] {
+export function packLines(lines: readonly string[], maxBlocks: number, wrap: { before: string; after: string } = { before: '', after: '' }, maxChars: number = limits.blockText): Block[] {
   if (maxBlocks <= 0 || lines.length === 0) return [];
   const room = limits.sectionText - wrap.before.length - wrap.after.length;
   const cut = lines.map((line) => fit(line, Math.min(limits.line, room)));
-  const budget = maxBlocks * (room - limits.line - 1);
+  const blocksBudget = maxBlocks * (room - limits.line - 1);
+  // Each block repeats the wrapping; the rest of maxChars is for the lines.
+  const charsBudget = maxChars - Math.min(maxBlocks, Math.ceil(maxChars / room) + 1) * (wrap.before.length + wrap.after.length);
+  const budget = Math.max(0, Math.min(blocksBudget, charsBudget));
   const total = cut.reduce((sum, line) => sum + line.length + 1, 0);
   const kept = total <= budget ? cut : elideMiddle(cut, budget);
   const blocks: Block[] = [];
@@ -85,12 +95,51 @@ function elideMiddle(lines: string[], budget: number): string[] {
 }
 
 /** Preformatted text (already escaped with `escapeCode`) in ``` sections. */
-export function codeBlocks(escaped: string, maxBlocks: number): Block[] {
-  return packLines(escaped.split('\n'), maxBlocks, { before: '```\n', after: '\n```' });
+export function codeBlocks(escaped: string, maxBlocks: number, maxChars: number = limits.blockText): Block[] {
+  return packLines(escaped.split('\n'), maxBlocks, { before: '```\n', after: '\n```' }, maxChars);
 }
 
-/** The message as sent: at most 50 blocks (the last one says what was left out), bounded fallback text. */
+/**
+ * The message as sent: at most 50 blocks (the last one says what was left out), at most
+ * `limits.blockText` characters of block text (the longest sections are cut when the renderer's
+ * own budgets were not enough), bounded fallback text.
+ */
 export function message(text: string, blocks: Block[]): SlackMessage {
   const capped = blocks.length <= limits.blocks ? blocks : [...blocks.slice(0, limits.blocks - 1), context(`… ${blocks.length - limits.blocks + 1} more blocks not shown`)];
-  return { text: fit(text.trim() || ' ', limits.fallbackText), blocks: capped };
+  return { text: fit(text.trim() || ' ', limits.fallbackText), blocks: withinTextBudget(capped) };
+}
+
+/** Characters of text in the blocks, as Slack adds them up for `msg_blocks_too_long`. */
+export function blockTextLength(blocks: readonly Block[]): number {
+  return blocks.reduce((sum, block) => sum + textsOf(block).reduce((n, t) => n + t.length, 0), 0);
+}
+
+function textsOf(block: Block): string[] {
+  const b = block as { text?: { text?: unknown }; elements?: { text?: unknown }[]; fields?: { text?: unknown }[] };
+  const texts = [b.text?.text, ...(b.elements ?? []).map((e) => e.text), ...(b.fields ?? []).map((f) => f.text)];
+  return texts.filter((t): t is string => typeof t === 'string');
+}
+
+function withinTextBudget(blocks: Block[]): Block[] {
+  let excess = blockTextLength(blocks) - limits.blockText;
+  if (excess <= 0) return blocks;
+  const result = [...blocks];
+  while (excess > 0) {
+    // Cut the longest section: that is where a list ran long.
+    let longest = -1;
+    let longestLength = 0;
+    result.forEach((block, index) => {
+      const text = (block as { type: string; text?: { text?: string } }).type === 'section' ? ((block as { text?: { text?: string } }).text?.text ?? '') : '';
+      if (text.length > longestLength) {
+        longest = index;
+        longestLength = text.length;
+      }
+    });
+    if (longest < 0 || longestLength <= 40) break;
+    const keep = Math.max(20, longestLength - excess - 20);
+    const cut = section(fit((result[longest] as { text: { text: string } }).text.text, keep));
+    excess -= longestLength - blockTextLength([cut]);
+    result[longest] = cut;
+  }
+  return result;
 }

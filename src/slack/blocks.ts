@@ -7,9 +7,19 @@ import { splitDescription } from '../core/refusals.js';
 import { compareNewestFirst } from '../core/version.js';
 import { codeBlocks, context, divider, header, message, packLines, section, type Block, type SlackMessage } from './block-kit.js';
 import { code, escapeCode, escapeText, formatMs, slackDate, slackDateIso } from './mrkdwn.js';
+import { planParts, summarisePlan } from './plan-summary.js';
 import { outcomeText } from './progress-message.js';
 
-/** Block Kit messages of the Slack app. Pure: data in, `{ text, blocks }` out. */
+/**
+ * Block Kit messages of the Slack app. Pure: data in, `{ text, blocks }` out. Every message stays
+ * within Slack's limits, its total text included: long plans and lists are summarised ("… and 37
+ * more versions") and the whole text goes out in parts (`fullPlanMessages`, `fullStatusMessages`).
+ */
+
+/** How much of a message a plan may take; the rest is the request's own text. */
+export const planBudget = 6000;
+/** A part of a long plan or list: one code block per message, well within the total. */
+const partBudget = 8000;
 
 export { progressMessage } from './progress-message.js';
 export type { SlackMessage } from './block-kit.js';
@@ -31,10 +41,12 @@ export function approvalRequestMessage(request: ApprovalRequest, planText: strin
     `Needs ${needed} approval${needed === 1 ? '' : 's'}${from}, not from the requester.`,
     `React with :${reaction(options.approveReaction)}: to approve or :${reaction(options.rejectReaction)}: to reject.`,
   ];
+  const plan = summarisePlan(planText, planBudget);
   const blocks: Block[] = [
     header(`Approval needed: ${what}`),
     section(`${mention(request.requester)} asks to *${escapeText(request.action)}* ${describeTarget(request)}.`),
-    ...codeBlocks(escapeCode(planText), 40),
+    ...codeBlocks(escapeCode(plan.text), 40, planBudget + 200),
+    ...(plan.omitted > 0 ? [section(fullPlanInThread(planText))] : []),
     section(lines.join('\n')),
     context(`Expires ${slackDate(request.expiresAt)}`, `request ${escapeText(request.id)}`),
   ];
@@ -46,7 +58,11 @@ export function approvalStateMessage(request: ApprovalRequest, details: { planTe
   const what = describeRequest(request);
   const state = stateLine(request);
   const blocks: Block[] = [header(`${state.title}: ${what}`), section(state.body)];
-  if (details.planText !== undefined) blocks.push(...codeBlocks(escapeCode(details.planText), 40));
+  if (details.planText !== undefined) {
+    const plan = summarisePlan(details.planText, planBudget);
+    blocks.push(...codeBlocks(escapeCode(plan.text), 40, planBudget + 200));
+    if (plan.omitted > 0) blocks.push(section(fullPlanInThread(details.planText)));
+  }
   if (details.result) blocks.push(section(`*Outcome:* ${escapeText(outcomeText(details.result))} in ${formatMs(details.result.totalMs)} — see the thread for each region`));
   blocks.push(context(`asked by ${mention(request.requester)} ${slackDate(request.createdAt)}`, `request ${escapeText(request.id)}`));
   return message(`${state.title}: ${escapeText(what)}`, blocks);
@@ -83,7 +99,7 @@ export function summaryMessage(result: ReleaseResult): SlackMessage {
     const where = result.regions.map((r) => `${escapeText(r.region)}: ${code(standsOn(r))}`).join(', ');
     blocks.push(section(`🚨 *WARNING: the regions are on different versions.* ${where}. Users get different versions depending on region: promote or roll back to bring them together.`));
   }
-  if (result.reasons.length > 0) blocks.push(section(`*Why:*\n${result.reasons.map((r) => `• ${escapeText(r)}`).join('\n')}`));
+  if (result.reasons.length > 0) blocks.push(...packLines(['*Why:*', ...result.reasons.map((r) => `• ${escapeText(r)}`)], 3, undefined, 2000));
   if (result.compensation?.ran) {
     const { restored, failed } = result.compensation;
     const parts = [`↩️ *Compensation ran.*`];
@@ -93,7 +109,7 @@ export function summaryMessage(result: ReleaseResult): SlackMessage {
     blocks.push(section(parts.join(' ')));
   }
   blocks.push(divider());
-  blocks.push(...packLines(result.regions.map(regionSummary), 40));
+  blocks.push(...packLines(result.regions.map(regionSummary), 40, undefined, 5000));
   blocks.push(context(`total ${formatMs(result.totalMs)}`, `${escapeText(result.environment)} · ${result.regions.length} region${result.regions.length === 1 ? '' : 's'}`));
   const fallback = [title, result.split ? 'WARNING: regions are on different versions' : null, ...result.regions.map((r) => `${r.region}: ${r.outcome}`)].filter((l) => l !== null);
   return message(escapeText(fallback.join('\n')), blocks);
@@ -158,9 +174,31 @@ export function statusMessage(states: readonly RegionState[], app: string, envir
   if (split) blocks.push(section(`🚨 *WARNING: the regions are on different live versions:* ${escapeText(split)}`));
   if (states.length === 0) blocks.push(section('No regions are configured for this environment.'));
   const perRegion = Math.max(1, Math.floor(44 / Math.max(1, states.length)));
-  for (const state of states) blocks.push(...packLines(regionStatus(state), perRegion));
+  const charsPerRegion = Math.floor(statusBudget / Math.max(1, states.length));
+  let omitted = 0;
+  for (const state of states) {
+    const summary = summarisePlan(regionStatus(state).join('\n'), charsPerRegion - 100, versionsNoun);
+    omitted += summary.omitted;
+    blocks.push(...packLines(summary.text.split('\n'), perRegion, undefined, charsPerRegion));
+  }
+  if (omitted > 0) blocks.push(context(`${omitted} more version${omitted === 1 ? '' : 's'}: the full list follows.`));
   const fallback = states.map((s) => `${s.region}: ${s.live ? (s.live.version ?? 'no live version') : 'not bootstrapped'}`).join(', ');
   return message(escapeText(`${title}: ${fallback}`), blocks);
+}
+
+const statusBudget = 8500;
+const versionsNoun = (one: boolean): string => (one ? 'version' : 'versions');
+
+/** `status` in full, for when `statusMessage` had to summarise: every region's every version, in parts. */
+export function fullStatusMessages(states: readonly RegionState[], app: string, environment: string): SlackMessage[] {
+  const text = states.map((state) => regionStatus(state).join('\n')).join('\n');
+  const charsPerRegion = Math.floor(statusBudget / Math.max(1, states.length));
+  if (states.every((state) => summarisePlan(regionStatus(state).join('\n'), charsPerRegion - 100).omitted === 0)) return [];
+  const parts = planParts(text, partBudget);
+  return parts.map((part, i) => {
+    const label = `Status of ${app} in ${environment}, part ${i + 1} of ${parts.length}`;
+    return message(escapeText(label), [context(escapeText(label)), ...packLines(part.split('\n'), 10, undefined, partBudget + 200)]);
+  });
 }
 
 function regionStatus(state: RegionState): string[] {
@@ -224,10 +262,33 @@ export function historyMessage(entries: readonly HistoryEntry[], scope: { app?: 
   return message(escapeText(`${title}: ${entries.length} entries`), [header(title), ...packLines(lines, 45)]);
 }
 
-/** `--dry-run`: the plan, and a clear statement that nothing changed. */
+/** `--dry-run`: the plan (summarised when long: the parts follow), and a clear statement that nothing changed. */
 export function planMessage(planText: string): SlackMessage {
   const first = planText.split('\n')[0] ?? '';
-  return message(escapeText(`Dry run: ${first}`), [header('Dry run: nothing was changed'), ...codeBlocks(escapeCode(planText), 45), context('Run the same command without --dry-run to do it.')]);
+  const plan = summarisePlan(planText, planBudget);
+  return message(escapeText(`Dry run: ${first}`), [
+    header('Dry run: nothing was changed'),
+    ...codeBlocks(escapeCode(plan.text), 45, planBudget + 200),
+    ...(plan.omitted > 0 ? [section('_The plan is long: the list above is shortened, and the full plan follows in the next messages._')] : []),
+    context('Run the same command without --dry-run to do it.'),
+  ]);
+}
+
+/**
+ * A long plan in full, in parts of one code block each (empty when the plan fits one message):
+ * posted in the request's thread, or after a dry run's summary.
+ */
+export function fullPlanMessages(planText: string): SlackMessage[] {
+  if (summarisePlan(planText, planBudget).omitted === 0) return [];
+  const parts = planParts(planText, partBudget);
+  return parts.map((part, i) => {
+    const label = `Full plan, part ${i + 1} of ${parts.length}`;
+    return message(label, [context(label), ...codeBlocks(escapeCode(part), 5, partBudget + 200)]);
+  });
+}
+
+function fullPlanInThread(planText: string): string {
+  return `_The plan is long (${planText.split('\n').length} lines): the list above is shortened, and the full plan follows in this thread._`;
 }
 
 /** A refusal or a malformed command, for an ephemeral reply. */

@@ -9,8 +9,10 @@ import { currentRequestContext, logger } from '../observability/log.js';
 import { approvalsTotal, slackCommandsTotal } from '../observability/metrics.js';
 import { enqueueRelease } from '../queue/enqueue.js';
 import type { SlackMessage } from './block-kit.js';
-import { approvalRequestMessage, errorMessage, helpMessage, historyMessage, planMessage, statusMessage } from './blocks.js';
+import { approvalRequestMessage, errorMessage, fullPlanMessages, fullStatusMessages, helpMessage, historyMessage, planMessage, statusMessage } from './blocks.js';
+import { context, message } from './block-kit.js';
 import { errorText } from './ports.js';
+import { explainGroupProblems } from './usergroup-cache.js';
 import { accessPolicy, approvalPolicy, audit, bestEffort, environmentOf, postMessage, type SlackServices } from './services.js';
 import { rootMemoKey } from './thread-reporter.js';
 import { queuedRootMessage, refusalMessage } from './thread-root.js';
@@ -27,6 +29,8 @@ export interface CommandInput {
   channelId: string;
   /** Unique per invocation: the request id of an ungated release and the dedupe key. */
   triggerId: string;
+  /** The bot's own user id (Bolt's context), to name it in "invite me" guidance. */
+  botUserId?: string;
   /** Answers through the command's response_url. */
   respond: (message: SlackMessage & { response_type: 'ephemeral' | 'in_channel' }) => Promise<unknown>;
 }
@@ -101,7 +105,9 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
 
   if (parsed.action === 'status') {
     try {
-      await say(statusMessage(await services.reader.status(app.name, environment.name), app.name, environment.name));
+      const states = await services.reader.status(app.name, environment.name);
+      await say(statusMessage(states, app.name, environment.name));
+      await sayRest(say, fullStatusMessages(states, app.name, environment.name), `npx cutover status ${app.name} --env ${environment.name}`);
     } catch (error) {
       await say(errorMessage(`could not read ${app.name} in ${environment.name}: ${errorText(error)}`));
       return done('failed');
@@ -113,7 +119,8 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
   const groupMembers = await services.groups.resolve([...policy.requesters.usergroups, ...policy.approvers.usergroups]);
   const refusal = mayRequest(input.userId, parsed.action, policy, groupMembers) ?? channelRefusal(app, input.channelId, policy);
   if (refusal) {
-    await say(refusalMessage(`${refusal}. Nothing was changed.`));
+    const groups = explainGroupProblems(services.groups.problems([...policy.requesters.usergroups, ...policy.approvers.usergroups]), environment.name, 'requesters');
+    await say(refusalMessage(`${refusal}. Nothing was changed.${groups ? ` ${groups}` : ''}`));
     return done('refused');
   }
 
@@ -140,14 +147,46 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
   }
 
   if (parsed.dryRun) {
-    await say(planMessage(renderPlan(plan!)));
+    const planText = renderPlan(plan!);
+    await say(planMessage(planText));
+    await sayRest(say, fullPlanMessages(planText), `npx cutover ${parsed.action} ${app.name}${parsed.version ? ` ${parsed.version}` : ''} --env ${environment.name} --dry-run`);
     return done('dry-run');
   }
+  const botUserId = input.botUserId;
   if (isGated(action, environment.slack.approvals) && plan) {
-    const ts = await requestApproval(services, { command: parsed, action, plan, environment, requester: input.userId, channel: input.channelId, say });
+    const ts = await requestApproval(services, { command: parsed, action, plan, environment, requester: input.userId, channel: input.channelId, say, ...(botUserId ? { botUserId } : {}) });
     return done(ts === null ? 'failed' : 'approval-requested');
   }
-  return done(await enqueueNow(services, { command: parsed, action, plan, requester: input.userId, channel: input.channelId, triggerId: input.triggerId, say }));
+  return done(await enqueueNow(services, { command: parsed, action, plan, requester: input.userId, channel: input.channelId, triggerId: input.triggerId, say, ...(botUserId ? { botUserId } : {}) }));
+}
+
+/** A response_url takes five answers: the first was the summary, so at most four parts follow; the last says where the rest is. */
+async function sayRest(say: (message: SlackMessage) => Promise<unknown>, parts: readonly SlackMessage[], cli: string): Promise<void> {
+  const room = 4;
+  for (const [index, part] of parts.slice(0, room).entries()) {
+    const last = index === room - 1 && parts.length > room;
+    await say(last ? message(part.text, [...part.blocks, context(`${parts.length - room} more part${parts.length - room === 1 ? '' : 's'} not shown: Slack takes five answers to one command. \`${cli}\` prints everything.`)]) : part);
+  }
+}
+
+/** The full plan of a long release, as replies in its thread (the root shows a summary). */
+async function postFullPlan(services: SlackServices, channel: string, threadTs: string, planText: string): Promise<void> {
+  for (const part of fullPlanMessages(planText)) {
+    await bestEffort(services, 'full plan in the thread', () => postMessage(services, { channel, thread_ts: threadTs, ...part }));
+  }
+}
+
+/**
+ * What to tell the asker when the bot cannot post in the channel: chat.postMessage answers
+ * `not_in_channel` in a public channel it was not invited to and `channel_not_found` in a private
+ * channel or DM (while the slash command and its response_url still work).
+ */
+export function postingGuidance(error: unknown, channel: string, botUserId: string | undefined, what: string): string {
+  const code = (error as { data?: { error?: unknown } }).data?.error;
+  const bot = botUserId ? `<@${botUserId}>` : '@cutover';
+  if (code === 'not_in_channel') return `I am not in <#${channel}>, so I could not post ${what}. Invite ${bot} to <#${channel}> (type /invite ${bot} there), then run the command again. Nothing was changed.`;
+  if (code === 'channel_not_found') return `I cannot post ${what} here: this is a private channel I was not invited to, or a direct message. Invite ${bot} to the release channel (type /invite ${bot} there) and run the command there. Nothing was changed.`;
+  return `could not post ${what} here: ${errorText(error)}. Nothing was changed.`;
 }
 
 export interface ApprovalAsk {
@@ -160,6 +199,7 @@ export interface ApprovalAsk {
   /** Posted in this thread instead of the channel when asking again. */
   detail?: string;
   say?: (message: SlackMessage) => Promise<unknown>;
+  botUserId?: string;
 }
 
 /** Post the approval request (the thread root) and store it; returns the request message ts. */
@@ -184,11 +224,12 @@ export async function requestApproval(services: SlackServices, ask: ApprovalAsk)
   try {
     ts = (await postMessage(services, { channel: ask.channel, ...rendered })).ts;
   } catch (error) {
-    await ask.say?.(errorMessage(`could not post the approval request here: ${errorText(error)}. Nothing was changed.`));
+    await ask.say?.(refusalMessage(postingGuidance(error, ask.channel, ask.botUserId, 'the approval request')));
     return null;
   }
   if (ts === undefined) return null;
   await services.gate.create({ request, channel: ask.channel, ts, planText });
+  await postFullPlan(services, ask.channel, ts, planText);
   approvalsTotal.inc({ outcome: 'requested' });
   // From here on the approval id is the request id: the job it leads to carries it.
   logger().info({ requestId: request.id, commandRequestId: currentRequestContext()?.requestId, app: request.app, environment: request.environment, action: request.action }, 'approval requested');
@@ -213,6 +254,7 @@ interface EnqueueAsk {
   channel: string;
   triggerId: string;
   say: (message: SlackMessage) => Promise<unknown>;
+  botUserId?: string;
 }
 
 async function enqueueNow(services: SlackServices, ask: EnqueueAsk): Promise<'enqueued' | 'failed'> {
@@ -220,10 +262,11 @@ async function enqueueNow(services: SlackServices, ask: EnqueueAsk): Promise<'en
   const requestId = commandRequestId(ask.triggerId);
   const root = { action, app: command.app, environment: command.environment, version: command.version, requester: ask.requester, requestId };
   let threadTs: string | undefined;
+  const planText = ask.plan ? renderPlan(ask.plan) : null;
   try {
-    threadTs = (await postMessage(services, { channel: ask.channel, ...queuedRootMessage(root, ask.plan ? renderPlan(ask.plan) : null) })).ts;
+    threadTs = (await postMessage(services, { channel: ask.channel, ...queuedRootMessage(root, planText) })).ts;
   } catch (error) {
-    await ask.say(errorMessage(`could not post in this channel: ${errorText(error)}. Nothing was changed.`));
+    await ask.say(refusalMessage(postingGuidance(error, ask.channel, ask.botUserId, 'the release')));
     return 'failed';
   }
   if (threadTs === undefined) return 'failed';
@@ -257,6 +300,8 @@ async function enqueueNow(services: SlackServices, ask: EnqueueAsk): Promise<'en
     requestId,
     detail: `${action}, no approval needed`,
   });
+  // After the enqueue, so a long plan's parts never delay the release itself.
+  if (planText !== null) await postFullPlan(services, ask.channel, threadTs, planText);
   return 'enqueued';
 }
 

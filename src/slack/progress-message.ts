@@ -67,13 +67,13 @@ export function progressMessage(events: readonly ProgressEvent[]): SlackMessage 
   const done = forward.filter((l) => l.status === 'ok' || l.status === 'skipped' || l.status === 'earlier').length;
   const blocks = [header(`${title}: ${state}`)];
   const forwardLines = forward.filter((l) => l !== undefined).map(render);
-  blocks.push(...packLines(forwardLines, compensatingReason !== null ? 20 : 44));
+  blocks.push(...packLines(forwardLines, compensatingReason !== null ? 20 : 44, undefined, compensatingReason !== null ? 5000 : 8000));
   if (holdingReason !== null && result === null) {
     blocks.push(section(`⏸️ *Holding* the regions already switched (policy \`onRegionUnreachable: hold\`), retrying: ${escapeText(holdingReason)}`));
   }
   if (compensatingReason !== null) {
     blocks.push(section(`↩️ *Rolling back* the regions already switched: ${escapeText(compensatingReason)}`));
-    blocks.push(...packLines(compensation.filter((l) => l !== undefined).map(render), 20));
+    blocks.push(...packLines(compensation.filter((l) => l !== undefined).map(render), 20, undefined, 3000));
   }
   const footer = [`${done}/${forward.length} steps done`];
   if (result) footer.push(`total ${formatMs(result.totalMs)}`);

@@ -1,5 +1,6 @@
 import { findEnvironment } from '../config/index.js';
 import { applyReaction, expire, markUsed, planDigest, stillValid, supersede, type ApprovalRequest } from '../core/approval.js';
+import { mention } from '../core/authorization.js';
 import { logger, withRequestContext } from '../observability/log.js';
 import { approvalsTotal } from '../observability/metrics.js';
 import type { AuditEntry, AuditKind } from '../queue/audit.js';
@@ -10,6 +11,8 @@ import { errorText } from './ports.js';
 import { approvalPolicy, audit, bestEffort, environmentOf, postMessage, type SlackServices } from './services.js';
 import { rootMemoKey } from './thread-reporter.js';
 import { refusalMessage } from './thread-root.js';
+import { explainGroupProblems } from './usergroup-cache.js';
+import { escapeText } from './mrkdwn.js';
 
 /**
  * Reactions on approval requests, and what follows the last approval: re-plan, compare the plan
@@ -60,8 +63,8 @@ async function react(services: SlackServices, input: ReactionInput, stored: Appr
   if (!transition) return;
   const { before, after } = transition;
   if (reply !== undefined) {
-    const text = reply;
-    await bestEffort(services, 'ephemeral reply', () => services.client.chat.postEphemeral({ channel: input.item.channel, user: input.user, thread_ts: input.item.ts, ...refusalMessage(text) }));
+    const groups = effect === 'ignored-not-approver' ? explainGroupProblems(services.groups.problems(policy.approvers.usergroups), environment.name, 'approvers') : null;
+    await tellReactor(services, input, before.request, `${reply}${groups ? ` ${groups}` : ''}`);
   }
   if (after === before) return;
   if (after.request.state === 'pending') {
@@ -71,6 +74,28 @@ async function react(services: SlackServices, input: ReactionInput, stored: Appr
   if (before.request.state !== 'pending') return;
   await decided(services, after, input.user);
   if (effect === 'approved') await runApproved(services, after);
+}
+
+/**
+ * A refusal the reacting user must see. Not an ephemeral in the request's thread: Slack shows
+ * those "only if there is already an active thread" (chat.postEphemeral, `thread_ts`), and a
+ * pending request's thread has no replies. The request is a top-level message, so the person who
+ * reacted is looking at the channel: an ephemeral there reaches them, only them, and names the
+ * request. If they are not in the channel (user_not_in_channel), a thread reply mentions them.
+ */
+async function tellReactor(services: SlackServices, input: ReactionInput, request: ApprovalRequest, reply: string): Promise<void> {
+  const what = `${request.action} ${request.app}${request.version ? ` ${request.version}` : ''} in ${request.environment}`;
+  const text = `On the approval request for *${escapeText(what)}*: ${reply}`;
+  try {
+    await services.client.chat.postEphemeral({ channel: input.item.channel, user: input.user, ...refusalMessage(text) });
+  } catch (error) {
+    const code = (error as { data?: { error?: unknown } }).data?.error;
+    if (code !== 'user_not_in_channel') {
+      services.log.warn(`ephemeral reply to ${input.user}: ${errorText(error)}`);
+      return;
+    }
+    await bestEffort(services, 'thread reply', () => postMessage(services, { channel: input.item.channel, thread_ts: input.item.ts, ...refusalMessage(`${mention(input.user)}: ${reply}`) }));
+  }
 }
 
 /** A request left `pending`: update its message and write the audit entry. */

@@ -2,6 +2,7 @@ import { mention } from '../core/authorization.js';
 import type { ReleaseResult } from '../core/events.js';
 import { codeBlocks, context, header, message, section, type SlackMessage } from './block-kit.js';
 import { code, escapeCode, escapeText, formatMs } from './mrkdwn.js';
+import { summarisePlan } from './plan-summary.js';
 import { outcomeText } from './progress-message.js';
 
 /** The thread root of an ungated release: the command's first reply, then its final state. */
@@ -24,10 +25,18 @@ export function queuedRootMessage(request: RootRequest, planText: string | null)
   const blocks = [
     header(`▶️ Queued: ${what(request)}`),
     section(`${mention(request.requester)} asked to *${escapeText(request.action)}* *${escapeText(request.app)}*${request.version ? ` ${code(request.version)}` : ''} in *${escapeText(request.environment)}*. Progress follows in this thread.`),
-    ...(planText !== null ? codeBlocks(escapeCode(planText), 40) : [section('_The plan could not be previewed; the worker plans it when it starts._')]),
+    ...(planText !== null ? planBlocks(planText) : [section('_The plan could not be previewed; the worker plans it when it starts._')]),
     context(`request ${escapeText(request.requestId)}`),
   ];
   return message(`Queued: ${escapeText(what(request))}, asked by ${mention(request.requester)}`, blocks);
+}
+
+function planBlocks(planText: string) {
+  const plan = summarisePlan(planText, 6000);
+  return [
+    ...codeBlocks(escapeCode(plan.text), 40, 6200),
+    ...(plan.omitted > 0 ? [section(`_The plan is long (${planText.split('\n').length} lines): the list above is shortened, and the full plan follows in this thread._`)] : []),
+  ];
 }
 
 /** The root once the release finished. */

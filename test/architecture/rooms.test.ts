@@ -17,7 +17,7 @@ const allowed: Record<Room, { rooms: Room[]; packages: RegExp }> = {
   kube: { rooms: ['core', 'observability'], packages: /^(node:|@kubernetes\/client-node$)/ },
   core: { rooms: [], packages: /^$/ },
   config: { rooms: ['core'], packages: /^(node:(fs|path|util)|zod$|yaml$)/ },
-  sandbox: { rooms: [], packages: /^(node:|yaml$|@slack\/)/ },
+  sandbox: { rooms: [], packages: /^(node:|yaml$|@slack\/|ws$)/ },
   // Logs, metrics and readiness: a shared leaf every I/O room may use; it imports nothing of the product.
   observability: { rooms: [], packages: /^(node:|pino$|prom-client$)/ },
 };

@@ -5,23 +5,42 @@ import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
+async function demo(...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/demo.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    timeout: 150_000,
+    maxBuffer: 20 * 1024 * 1024,
+  });
+  return stdout;
+}
+
+function expectTheWholeStory(stdout: string): void {
+  for (const step of ['deploy v1', 'bootstrap', 'promote v1', 'deploy v2', 'promote v2', 'rollback']) {
+    expect(stdout).toMatch(new RegExp(`✓ /release ${step}\\s+succeeded`));
+  }
+  expect(stdout).toContain('/invite @cutover in #releases');
+  expect(stdout).toContain('your approval does not count');
+  expect(stdout).toMatch(/requests sent: [1-9]\d*\s+failed: 0\s+sessions answered by another version: 0/);
+  // Slack as it behaves: rate tiers and Block Kit limits on; nothing the bot sent was refused.
+  expect(stdout).toMatch(/slack: \d+ Web API calls, \d+ answered 429 \(retried after Retry-After\), 0 refused/);
+  expect(stdout).toContain('✅ every step succeeded and no request failed');
+}
+
 /**
  * The README's first command, as a newcomer runs it: the whole story through Slack, the bot, two
  * worker processes, Redis and two sandbox regions, with users on both ingresses.
  */
 describe('npm run demo', () => {
   it('plays the release story end to end with no failed request, and exits 0', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/demo.ts'], {
-      cwd: root,
-      env: { ...process.env, REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
-      timeout: 150_000,
-      maxBuffer: 20 * 1024 * 1024,
-    });
-    for (const step of ['deploy v1', 'bootstrap', 'promote v1', 'deploy v2', 'promote v2', 'rollback']) {
-      expect(stdout).toMatch(new RegExp(`✓ /release ${step}\\s+succeeded`));
-    }
-    expect(stdout).toContain('your approval does not count');
-    expect(stdout).toMatch(/requests sent: [1-9]\d*\s+failed: 0\s+sessions answered by another version: 0/);
-    expect(stdout).toContain('✅ every step succeeded and no request failed');
+    const stdout = await demo();
+    expect(stdout).toContain('HTTP receiver, signed requests');
+    expectTheWholeStory(stdout);
+  }, 160_000);
+
+  it('plays it over Socket Mode too (-- --socket-mode)', async () => {
+    const stdout = await demo('--socket-mode');
+    expect(stdout).toContain('Socket Mode: a WebSocket opened through apps.connections.open');
+    expectTheWholeStory(stdout);
   }, 160_000);
 });

@@ -4,7 +4,7 @@ import { parseConfig, type Config } from '../../src/config/index.js';
 import type { RegionState } from '../../src/core/model.js';
 import type { Plan, PlanResult } from '../../src/core/plan.js';
 import { createReleaseQueue } from '../../src/queue/release-queue.js';
-import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
+import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn, type StandInOptions } from '../../src/sandbox/slack/index.js';
 import { createSlackApp, type SlackBot } from '../../src/slack/app.js';
 import type { PlanQuery, ReleaseReader, SlackLog } from '../../src/slack/ports.js';
 import { deleteKeys, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
@@ -107,19 +107,28 @@ export interface World {
   config: Config;
   clock: { offsetMs: number };
   logs: string[];
+  /** The same lines with their level. */
+  logLines: { level: 'info' | 'warn' | 'error'; message: string }[];
   stop(): Promise<void>;
 }
 
-export async function startWorld(options: { expiresMinutes?: number; auditChannel?: string; required?: number; reader?: ReleaseReader; config?: (prefix: string) => Config } = {}): Promise<World> {
+export async function startWorld(
+  options: { expiresMinutes?: number; auditChannel?: string; required?: number; reader?: ReleaseReader; config?: (prefix: string) => Config; standIn?: StandInOptions; usergroupTtlMs?: number } = {},
+): Promise<World> {
   const prefix = testPrefix();
-  const standIn = await startSlackStandIn({ ...(options.auditChannel ? { channels: [CHANNEL, options.auditChannel] } : {}) });
+  const standIn = await startSlackStandIn({ ...(options.auditChannel ? { channels: [CHANNEL, options.auditChannel] } : {}), ...options.standIn });
   const config = options.config?.(prefix) ?? slackConfig(prefix, options);
   const redis = testRedis();
   const queue = createReleaseQueue({ redisUrl, prefix });
   const clusters = new FakeClusters();
   const clock = { offsetMs: 0 };
   const logs: string[] = [];
-  const log: SlackLog = { info: (m) => logs.push(m), warn: (m) => logs.push(m), error: (m) => logs.push(m) };
+  const logLines: World['logLines'] = [];
+  const line = (level: 'info' | 'warn' | 'error') => (message: string) => {
+    logs.push(message);
+    logLines.push({ level, message });
+  };
+  const log: SlackLog = { info: line('info'), warn: line('warn'), error: line('error') };
   const bot = createSlackApp({
     config,
     reader: options.reader ?? clusters,
@@ -130,6 +139,7 @@ export async function startWorld(options: { expiresMinutes?: number; auditChanne
     log,
     now: () => Date.now() + clock.offsetMs,
     sweepIntervalMs: 0,
+    ...(options.usergroupTtlMs !== undefined ? { usergroupTtlMs: options.usergroupTtlMs } : {}),
   });
   const { port } = await bot.start(0, '127.0.0.1');
   const botUrl = `http://127.0.0.1:${port}`;
@@ -146,6 +156,7 @@ export async function startWorld(options: { expiresMinutes?: number; auditChanne
     config,
     clock,
     logs,
+    logLines,
     async stop() {
       await bot.stop();
       await queue.close();

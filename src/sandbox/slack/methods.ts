@@ -1,7 +1,8 @@
-import type { ChannelRateLimiter } from './rate-limit.js';
+import { checkBlocks } from './block-limits.js';
+import type { RateLimiter } from './rate-limit.js';
 import type { SlackRecorder } from './recorder.js';
 import { SLACK_TS_PATTERN } from './slack-ts.js';
-import type { RecordedMessage, StandInChannel, StandInUser } from './types.js';
+import type { RecordedMessage, StandInChannel, StandInUser, WorkspacePlan } from './types.js';
 
 /** The fake workspace the Web API methods read and write. */
 export interface Workspace {
@@ -11,8 +12,13 @@ export interface Workspace {
   users: Map<string, StandInUser>;
   usergroups: Map<string, string[]>;
   channels: StandInChannel[];
+  /** Conversations the bot was invited to: it can post only there. */
+  botChannels: Set<string>;
+  /** Bot token scopes granted at install. */
+  scopes: Set<string>;
+  plan: WorkspacePlan;
   recorder: SlackRecorder;
-  rateLimiter: ChannelRateLimiter;
+  rateLimiter: RateLimiter;
   nextTs(): string;
   nowMs(): number;
 }
@@ -27,7 +33,6 @@ export type Args = Record<string, unknown>;
 type MethodHandler = (args: Args, ws: Workspace) => MethodResult;
 
 const MAX_TEXT_LENGTH = 40_000;
-const MAX_BLOCKS = 50;
 const REACTION_NAME = /^[a-z0-9_+'-]+$/;
 
 export function fail(error: string, extra: Record<string, unknown> = {}): MethodResult {
@@ -75,8 +80,8 @@ function readContent(args: Args, requireSome: boolean): Content | MethodResult {
   if (args.blocks !== undefined) {
     const blocks = args.blocks;
     if (!Array.isArray(blocks)) return fail('invalid_blocks_format');
-    const wellFormed = blocks.every((b) => typeof b === 'object' && b !== null && typeof (b as { type?: unknown }).type === 'string');
-    if (!wellFormed || blocks.length > MAX_BLOCKS) return fail('invalid_blocks');
+    const rejected = blocksRefusal(blocks);
+    if (rejected !== null) return rejected;
     content.blocks = blocks;
   }
   if (args.attachments !== undefined) {
@@ -91,6 +96,44 @@ function readContent(args: Args, requireSome: boolean): Content | MethodResult {
 
 function isResult(value: Content | MethodResult): value is MethodResult {
   return 'body' in value;
+}
+
+/** Slack's answer to blocks it refuses, or null (see block-limits.ts). */
+export function blocksRefusal(blocks: readonly unknown[]): MethodResult | null {
+  const verdict = checkBlocks(blocks);
+  if (verdict.ok) return null;
+  if (verdict.error === 'msg_blocks_too_long') return fail('msg_blocks_too_long');
+  return fail('invalid_blocks', { errors: verdict.errors, response_metadata: { messages: verdict.errors.map((e) => `[ERROR] ${e}`) } });
+}
+
+export type ConversationKind = 'public' | 'private' | 'im';
+
+/** DMs have ids starting with D; private channels are marked. */
+export function conversationKind(channel: StandInChannel): ConversationKind {
+  if (channel.id.startsWith('D')) return 'im';
+  return channel.isPrivate ? 'private' : 'public';
+}
+
+/** Whether a person is in the conversation: everyone unless the channel lists its members. */
+export function isUserMember(channel: StandInChannel, user: string): boolean {
+  return channel.members === undefined || channel.members.includes(user);
+}
+
+/**
+ * Why the bot may not write in `channel`, or null. chat.postMessage's reference: `not_in_channel`
+ * when the app is not in a public channel; a private channel or DM it was not invited to does not
+ * exist for it (`channel_not_found`).
+ */
+export function botWriteRefusal(ws: Workspace, channel: StandInChannel): MethodResult | null {
+  if (ws.botChannels.has(channel.id)) return null;
+  return fail(conversationKind(channel) === 'public' ? 'not_in_channel' : 'channel_not_found');
+}
+
+/** A conversation the bot can see: public channels always, private ones and DMs only as a member. */
+function visibleChannel(ws: Workspace, idOrName: string | undefined): StandInChannel | undefined {
+  const channel = resolveChannel(ws, idOrName);
+  if (channel === undefined) return undefined;
+  return conversationKind(channel) === 'public' || ws.botChannels.has(channel.id) ? channel : undefined;
 }
 
 /** The message object Slack returns for a bot-authored message. */
@@ -213,10 +256,12 @@ const methods: Record<string, MethodHandler> = {
 
   'chat.postMessage': (args, ws) => {
     const requested = str(args, 'channel');
-    const retryAfter = ws.rateLimiter.take(resolveChannel(ws, requested)?.id ?? requested ?? '');
+    const retryAfter = ws.rateLimiter.take('chat.postMessage', resolveChannel(ws, requested)?.id ?? requested ?? '');
     if (retryAfter !== undefined) return ratelimited(retryAfter);
-    const channel = resolveChannel(ws, requested);
+    const channel = visibleChannel(ws, requested);
     if (channel === undefined) return fail('channel_not_found');
+    const refused = botWriteRefusal(ws, channel);
+    if (refused !== null) return refused;
     const content = readContent(args, true);
     if (isResult(content)) return content;
     const threadTs = str(args, 'thread_ts');
@@ -231,8 +276,10 @@ const methods: Record<string, MethodHandler> = {
   },
 
   'chat.update': (args, ws) => {
-    const channel = resolveChannel(ws, str(args, 'channel'));
+    const channel = visibleChannel(ws, str(args, 'channel'));
     if (channel === undefined) return fail('channel_not_found');
+    const refused = botWriteRefusal(ws, channel);
+    if (refused !== null) return refused;
     const ts = str(args, 'ts');
     const message = ts === undefined ? undefined : ws.recorder.findMessage(channel.id, ts);
     if (message === undefined) return fail('message_not_found');
@@ -244,8 +291,10 @@ const methods: Record<string, MethodHandler> = {
   },
 
   'chat.delete': (args, ws) => {
-    const channel = resolveChannel(ws, str(args, 'channel'));
+    const channel = visibleChannel(ws, str(args, 'channel'));
     if (channel === undefined) return fail('channel_not_found');
+    const refused = botWriteRefusal(ws, channel);
+    if (refused !== null) return refused;
     const ts = str(args, 'ts');
     const message = ts === undefined ? undefined : ws.recorder.findMessage(channel.id, ts);
     if (message === undefined) return fail('message_not_found');
@@ -254,16 +303,21 @@ const methods: Record<string, MethodHandler> = {
   },
 
   'chat.postEphemeral': (args, ws) => {
-    const channel = resolveChannel(ws, str(args, 'channel'));
+    const channel = visibleChannel(ws, str(args, 'channel'));
     if (channel === undefined) return fail('channel_not_found');
+    const refused = botWriteRefusal(ws, channel);
+    if (refused !== null) return refused;
     const userId = str(args, 'user');
     if (userId === undefined) return missing('user');
     const user = ws.users.get(userId);
     if (user === undefined || user.deleted) return fail('user_not_found');
+    // "The user should be in the channel specified" (chat.postEphemeral reference).
+    if (!isUserMember(channel, userId)) return fail('user_not_in_channel');
     const content = readContent(args, true);
     if (isResult(content)) return content;
     const messageTs = ws.nextTs();
     const threadTs = str(args, 'thread_ts');
+    const hiddenBecause = threadTs === undefined ? undefined : ephemeralThreadProblem(ws, channel.id, threadTs);
     ws.recorder.ephemerals.push({
       channel: channel.id,
       user: userId,
@@ -272,13 +326,16 @@ const methods: Record<string, MethodHandler> = {
       ...(content.text !== undefined ? { text: content.text } : {}),
       ...(content.blocks !== undefined ? { blocks: content.blocks } : {}),
       via: 'chat.postEphemeral',
+      shown: hiddenBecause === undefined,
+      ...(hiddenBecause !== undefined ? { hiddenBecause } : {}),
       at: ws.nowMs(),
     });
+    // Slack answers ok either way: the app cannot tell that nobody saw it.
     return { body: { ok: true, message_ts: messageTs } };
   },
 
   'chat.getPermalink': (args, ws) => {
-    const channel = resolveChannel(ws, str(args, 'channel'));
+    const channel = visibleChannel(ws, str(args, 'channel'));
     if (channel === undefined) return fail('channel_not_found');
     const ts = str(args, 'message_ts');
     const message = ts === undefined ? undefined : ws.recorder.findMessage(channel.id, ts);
@@ -295,7 +352,7 @@ const methods: Record<string, MethodHandler> = {
     const channelArg = str(args, 'channel');
     const ts = str(args, 'timestamp');
     if (channelArg === undefined || ts === undefined) return fail('no_item_specified');
-    const channel = resolveChannel(ws, channelArg);
+    const channel = visibleChannel(ws, channelArg);
     if (channel === undefined) return fail('channel_not_found');
     const message = ws.recorder.findMessage(channel.id, ts);
     if (message === undefined) return fail('message_not_found');
@@ -315,6 +372,9 @@ const methods: Record<string, MethodHandler> = {
   },
 
   'usergroups.users.list': (args, ws) => {
+    // "This workspace does not have access to User Groups, as that feature is only available on
+    // Standard and above plans" (the usergroups methods' error list, slack-ruby/slack-api-ref).
+    if (ws.plan === 'free') return fail('plan_upgrade_required');
     const usergroup = str(args, 'usergroup');
     if (usergroup === undefined) return missing('usergroup');
     const members = ws.usergroups.get(usergroup);
@@ -340,8 +400,8 @@ const methods: Record<string, MethodHandler> = {
 
   'conversations.info': (args, ws) => {
     const id = str(args, 'channel');
-    const channel = id === undefined ? undefined : ws.channels.find((c) => c.id === id);
-    if (channel === undefined) return fail('channel_not_found');
+    const channel = id === undefined ? undefined : visibleChannel(ws, id);
+    if (channel === undefined || channel.id !== id) return fail('channel_not_found');
     const isPrivate = channel.isPrivate ?? false;
     return {
       body: {
@@ -369,7 +429,7 @@ const methods: Record<string, MethodHandler> = {
           parent_conversation: null,
           creator: [...ws.users.keys()][0] ?? ws.bot.userId,
           shared_team_ids: [ws.team.id],
-          is_member: true,
+          is_member: ws.botChannels.has(channel.id),
           topic: { value: '', creator: '', last_set: 0 },
           purpose: { value: '', creator: '', last_set: 0 },
           previous_names: [],
@@ -383,8 +443,10 @@ function reactAsBot(args: Args, ws: Workspace, action: 'add' | 'remove'): Method
   const channelArg = str(args, 'channel');
   const ts = str(args, 'timestamp');
   if (channelArg === undefined || ts === undefined) return fail('no_item_specified');
-  const channel = resolveChannel(ws, channelArg);
+  const channel = visibleChannel(ws, channelArg);
   if (channel === undefined) return fail('channel_not_found');
+  const refused = botWriteRefusal(ws, channel);
+  if (refused !== null) return refused;
   const name = str(args, 'name');
   if (name === undefined || !REACTION_NAME.test(name)) return fail('invalid_name');
   if (ws.recorder.findMessage(channel.id, ts) === undefined) return fail('message_not_found');
@@ -397,6 +459,18 @@ function reactAsBot(args: Args, ws: Workspace, action: 'add' | 'remove'): Method
     ws.recorder.removeReaction(existing);
   }
   return { body: { ok: true } };
+}
+
+/**
+ * Why an ephemeral in a thread is not shown, or undefined: "Ephemeral messages in threads are only
+ * shown if there is already an active thread" (chat.postEphemeral reference, `thread_ts`).
+ */
+export function ephemeralThreadProblem(ws: Workspace, channel: string, threadTs: string): string | undefined {
+  const parent = ws.recorder.findMessage(channel, threadTs);
+  if (parent === undefined) return 'thread_ts names no message in this channel';
+  const root = parent.thread_ts ?? parent.ts;
+  const replies = ws.recorder.messages.filter((m) => m.channel === channel && m.thread_ts === root && !m.deleted);
+  return replies.length === 0 ? 'the thread has no replies yet, so Slack does not show an ephemeral message in it' : undefined;
 }
 
 export function findMethod(name: string): MethodHandler | undefined {

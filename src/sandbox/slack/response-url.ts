@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { postBotMessage, updateBotMessage, type Workspace } from './methods.js';
+import { blocksRefusal, ephemeralThreadProblem, postBotMessage, updateBotMessage, type Workspace } from './methods.js';
 import type { RecordedResponseUrlPost, ResponseUrlContext } from './types.js';
 
 /** Slack lets a response_url be used five times within 30 minutes. */
@@ -44,7 +44,7 @@ export class ResponseUrls {
   handle(id: string, rawBody: string, contentType: string): ResponseUrlAnswer {
     const grant = this.grants.get(id);
     const payload = parsePayload(rawBody, contentType);
-    const record = (status: number, error?: string): ResponseUrlAnswer => {
+    const record = (status: number, error?: string, extra: Record<string, unknown> = {}): ResponseUrlAnswer => {
       const post: RecordedResponseUrlPost = {
         id,
         url: grant?.url ?? `${this.baseUrl()}/response/${id}`,
@@ -62,7 +62,7 @@ export class ResponseUrls {
         at: this.ws.nowMs(),
       };
       this.ws.recorder.responseUrlPosts.push(post);
-      return { status, body: error === undefined ? { ok: true } : { ok: false, error } };
+      return { status, body: error === undefined ? { ok: true } : { ok: false, error, ...extra } };
     };
 
     if (grant === undefined) return record(404, 'expired_url');
@@ -83,6 +83,12 @@ export class ResponseUrls {
       return record(200);
     }
     if (content.text === undefined && content.blocks === undefined) return record(400, 'no_text');
+    // The same Block Kit limits as chat.postMessage; the status for a refusal here is a guess.
+    const refused = content.blocks === undefined ? null : blocksRefusal(content.blocks);
+    if (refused !== null) {
+      const { error, ok: _ok, ...extra } = refused.body;
+      return record(400, String(error), extra);
+    }
     if (isTrue(payload.replace_original) && previous !== undefined) {
       updateBotMessage(this.ws, previous, content, 'response_url');
       return record(200);
@@ -92,6 +98,7 @@ export class ResponseUrls {
       const message = postBotMessage(this.ws, channel, content, { ...(threadTs !== undefined ? { thread_ts: threadTs } : {}), via: 'response_url' });
       grant.lastChannelTs = message.ts;
     } else {
+      const hiddenBecause = threadTs === undefined ? undefined : ephemeralThreadProblem(this.ws, channel, threadTs);
       this.ws.recorder.ephemerals.push({
         channel,
         user,
@@ -99,6 +106,8 @@ export class ResponseUrls {
         ...(threadTs !== undefined ? { thread_ts: threadTs } : {}),
         ...content,
         via: 'response_url',
+        shown: hiddenBecause === undefined,
+        ...(hiddenBecause !== undefined ? { hiddenBecause } : {}),
         at: this.ws.nowMs(),
       });
     }

@@ -10,12 +10,24 @@ export interface StandInUser {
   deleted?: boolean;
 }
 
-/** A conversation the stand-in knows; a plain string in the options is an id named after itself. */
+import type { SlackFaultSettings } from './faults.js';
+import type { RateLimitSettings } from './rate-limit.js';
+import type { SocketModeHub } from './socket-mode.js';
+
+/**
+ * A conversation the stand-in knows; a plain string in the options is an id named after itself.
+ * An id starting with D is a DM.
+ */
 export interface StandInChannel {
   id: string;
   name: string;
   isPrivate?: boolean;
+  /** The people in it; absent: every workspace user. */
+  members?: string[];
 }
+
+/** Free workspaces have no user groups (usergroups.* answer plan_upgrade_required). */
+export type WorkspacePlan = 'free' | 'pro';
 
 export interface StandInOptions {
   host?: string;
@@ -25,8 +37,23 @@ export interface StandInOptions {
   /** Usergroup id (S...) -> member user ids. */
   usergroups?: Record<string, string[]>;
   channels?: Array<string | StandInChannel>;
-  /** chat.postMessage calls accepted per channel per second before answering 429; default off. */
+  /**
+   * The channels the bot has been invited to when the stand-in starts; default: every channel in
+   * `channels`. `[]` models a fresh install, where the bot is in no channel until `invite()`.
+   */
+  botChannels?: string[];
+  /** Bot token scopes granted at install; default every scope the stand-in knows (ALL_BOT_SCOPES). */
+  scopes?: string[];
+  /** Default 'pro' (user groups available). */
+  plan?: WorkspacePlan;
+  /** chat.postMessage calls accepted per channel per second, strictly, before answering 429. */
   rateLimitPerChannelPerSecond?: number;
+  /** 'slack': Slack's tiers (rate-limit.ts `slackRateLimits`); or explicit buckets. Default off. */
+  rateLimits?: 'slack' | RateLimitSettings;
+  /** The app-level token (xapp-) that may open Socket Mode connections. */
+  appToken?: string;
+  /** How often the stand-in pings each Socket Mode connection; default 10 s. */
+  socketPingIntervalMs?: number;
   teamId?: string;
   teamDomain?: string;
 }
@@ -71,6 +98,9 @@ export interface RecordedEphemeral {
   text?: string;
   blocks?: unknown[];
   via: 'chat.postEphemeral' | 'response_url';
+  /** False when Slack would not show it (see `hiddenBecause`). */
+  shown: boolean;
+  hiddenBecause?: string;
   at: number;
 }
 
@@ -133,6 +163,7 @@ export interface SlackStandIn {
   /** http://host:port, without a trailing slash. */
   readonly baseUrl: string;
   readonly botToken: string;
+  readonly appToken: string;
   readonly team: { id: string; domain: string; name: string };
   readonly bot: { userId: string; botId: string; appId: string; name: string };
 
@@ -146,7 +177,8 @@ export interface SlackStandIn {
   message(channel: string, ts: string): RecordedMessage | undefined;
   /** Replies in a thread, oldest first (the parent excluded). */
   replies(channel: string, threadTs: string): RecordedMessage[];
-  ephemerals(channel?: string): RecordedEphemeral[];
+  /** Ephemeral messages users saw; `includeHidden` adds those Slack would not show (`shown: false`). */
+  ephemerals(channel?: string, options?: { includeHidden?: boolean }): RecordedEphemeral[];
   /** Reactions present now (a removed reaction disappears). */
   reactions(filter?: ReactionFilter): RecordedReaction[];
   responseUrlPosts(): RecordedResponseUrlPost[];
@@ -160,15 +192,35 @@ export interface SlackStandIn {
   reset(): void;
   close(): Promise<void>;
 
-  /** chat.postMessage per channel per second; undefined turns the limit off. */
+  /** chat.postMessage per channel per second, strictly; undefined turns every limit off. */
   setRateLimit(perChannelPerSecond: number | undefined): void;
+  setRateLimits(settings: 'slack' | RateLimitSettings | undefined): void;
   /** The next `times` calls of `method` answer `{ ok: false, error }`. */
   injectError(method: string, error: string, times?: number): void;
+  /** Injected faults (also `GET/PUT <baseUrl>/sandbox/faults`). */
+  faults(): SlackFaultSettings;
+  setFaults(patch: Partial<SlackFaultSettings>): void;
+
+  /** A member runs `/invite @cutover` in the channel: the bot is in it from now on. */
+  invite(channel: string): void;
+  /** The bot is removed from the channel. */
+  kick(channel: string): void;
+  isBotIn(channel: string): boolean;
+  setScopes(scopes: string[]): void;
+  scopes(): string[];
+  setPlan(plan: WorkspacePlan): void;
+  /** Socket Mode: the WebSocket connections the app opened, and delivery of envelopes over them. */
+  readonly socketMode: SocketModeHub;
 
   /** Hand out a response_url for one slash command invocation (used by the driver). */
   issueResponseUrl(context: ResponseUrlContext): string;
   /** A user adds or removes a reaction in the client; returns the reacted message's author. */
   applyUserReaction(user: string, channel: string, ts: string, name: string, removed: boolean): { itemUser: string };
+  /**
+   * Why Slack would not deliver this event to the app, or null: events come only from conversations
+   * the app is in, and only with the scope the event needs (e.g. reactions:read).
+   */
+  eventWithheld(eventType: string, channel?: string): string | null;
   /** A fresh Slack-style timestamp ("1700000000.000100"), unique and increasing. */
   nextTs(): string;
 }
