@@ -84,7 +84,6 @@ const worker = createReleaseWorker(settings, processor, {
   concurrency: config.worker.concurrency,
   timings: { lockDuration: config.worker.lockDurationMs, stalledInterval: config.worker.stalledIntervalMs, maxStalledCount: config.worker.maxStalledCount },
 });
-worker.on('error', (error) => log('error', `worker: ${error.message}`));
 worker.on('failed', (job, error) => log('warn', `job failed: ${error.message}`, { job: job?.id, kind: job?.name }));
 
 let stopping = false;

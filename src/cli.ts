@@ -3,7 +3,6 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, defaultEnvironment, findApp, findEnvironment, loadConfig, resolveConfigPath, type Config } from './config/index.js';
 import type { ProgressEvent, ReleaseResult } from './core/events.js';
 import type { RegionState } from './core/model.js';
-import type { Action } from './core/plan.js';
 import { renderPlan } from './core/render-plan.js';
 import { splitDescription } from './core/refusals.js';
 import { KubeError } from './kube/errors.js';
@@ -11,6 +10,9 @@ import { observeEnvironment, previewRelease, executeRelease } from './release/re
 import { summaryLines } from './release/summary-text.js';
 import { formatProgressEvent } from './wiring/progress-text.js';
 import { ClusterDirectory } from './wiring/release-environment.js';
+import type { QueueRunner } from './wiring/queue-runner.js';
+
+export type { QueueRunner, QueuedRequest } from './wiring/queue-runner.js';
 
 export const exitCodes = { ok: 0, failed: 1, badInput: 2 } as const;
 
@@ -42,21 +44,6 @@ export interface CliIo {
   /** Used by `--queue`; wired by the entry point so the CLI core stays testable in-process. */
   queue?: QueueRunner | undefined;
   clusters?: ClusterDirectory | undefined;
-}
-
-export interface QueueRunner {
-  /** onNote: lines about the job itself (queued as, waiting for a lease). */
-  run(config: Config, request: QueuedRequest, onEvent: (event: ProgressEvent) => void, onNote?: (line: string) => void): Promise<ReleaseResult>;
-}
-
-export interface QueuedRequest {
-  action: Exclude<Action, 'bootstrap'> | 'bootstrap';
-  app: string;
-  environment: string;
-  version: string | null;
-  actor: string;
-  /** Idempotency key: the same id enqueued twice runs once (default: a fresh id). */
-  requestId?: string | undefined;
 }
 
 class BadInput extends Error {}

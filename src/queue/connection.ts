@@ -1,5 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Config, RedisTarget } from '../config/index.js';
+import { logConnectionState } from './connection-log.js';
 
 /** A connection to a single server, a Sentinel-managed primary (both `Redis`) or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -48,10 +49,19 @@ const roleOptions: Record<ConnectionRole, RedisOptions> = {
   },
 };
 
-/** A Redis connection for one role; credentials are never logged here. */
+/**
+ * A Redis connection for one role; credentials are never logged here. Its state changes are logged
+ * once each (unreachable, reachable again), not once per reconnection attempt.
+ */
 export function createRedis(url: string, role: ConnectionRole): Redis;
 export function createRedis(target: string | RedisTarget, role: ConnectionRole): RedisClient;
 export function createRedis(target: string | RedisTarget, role: ConnectionRole): RedisClient {
+  const client = connect(target, role);
+  logConnectionState(client, role);
+  return client;
+}
+
+function connect(target: string | RedisTarget, role: ConnectionRole): RedisClient {
   if (typeof target === 'string') return new Redis(target, redisOptions(role));
   switch (target.mode) {
     case 'standalone':

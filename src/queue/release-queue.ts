@@ -1,6 +1,7 @@
 import { Queue, QueueEvents, Worker, type ConnectionOptions, type Processor, type RedisOptions } from 'bullmq';
 import type { Cluster } from 'ioredis';
 import { createRedis, redisOptions, sentinelOptions, targetOf, type ConnectionRole, type QueueSettings } from './connection.js';
+import { logBullmqConnections } from './connection-log.js';
 import { releaseQueueName } from './names.js';
 
 /**
@@ -22,6 +23,7 @@ export function createReleaseQueue(settings: QueueSettings): Queue {
     // Otherwise every call waits for Redis to come back: a Slack handler must answer instead.
     skipWaitingForReady: true,
   });
+  logBullmqConnections(queue, 'bullmq queue');
   return closingAlso(queue, owned);
 }
 
@@ -45,6 +47,7 @@ export function createReleaseWorker(settings: QueueSettings, processor: Processo
     ...workerTimings,
     ...options.timings,
   });
+  logBullmqConnections(worker, 'bullmq worker');
   return closingAlso(worker, owned);
 }
 
@@ -52,6 +55,7 @@ export function createReleaseWorker(settings: QueueSettings, processor: Processo
 export function createReleaseQueueEvents(settings: QueueSettings, options: { lastEventId?: string } = {}): QueueEvents {
   const { connection, owned } = connectionFor(settings, 'worker');
   const events = new QueueEvents(releaseQueueName, { prefix: settings.prefix, connection, ...options });
+  logBullmqConnections(events, 'bullmq events');
   return closingAlso(events, owned);
 }
 

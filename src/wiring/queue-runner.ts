@@ -1,13 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { Job, type QueueEvents } from 'bullmq';
-import type { QueueRunner, QueuedRequest } from '../cli.js';
 import type { Config } from '../config/index.js';
 import type { ProgressEvent, ReleaseResult } from '../core/events.js';
+import type { Action } from '../core/plan.js';
 import { createRedis, queueSettingsOf, targetOf, type QueueSettings } from '../queue/connection.js';
 import { enqueueRelease } from '../queue/enqueue.js';
 import type { JobKind } from '../queue/names.js';
 import type { PayloadInput } from '../queue/payloads.js';
 import { createReleaseQueue, createReleaseQueueEvents } from '../queue/release-queue.js';
+
+/** How the CLI runs a request through the queue (`--queue`); the CLI is given one by its entry point. */
+export interface QueueRunner {
+  /** onNote: lines about the job itself (queued as, waiting for a lease). */
+  run(config: Config, request: QueuedRequest, onEvent: (event: ProgressEvent) => void, onNote?: (line: string) => void): Promise<ReleaseResult>;
+}
+
+export interface QueuedRequest {
+  action: Exclude<Action, 'bootstrap'> | 'bootstrap';
+  app: string;
+  environment: string;
+  version: string | null;
+  actor: string;
+  /** Idempotency key: the same id enqueued twice runs once (default: a fresh id). */
+  requestId?: string | undefined;
+}
 
 const progressTypes = new Set<string>(['planned', 'step-started', 'step-finished', 'compensating', 'holding', 'finished']);
 

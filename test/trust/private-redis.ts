@@ -24,7 +24,8 @@ export interface PrivateRedis {
   destroy(): Promise<void>;
 }
 
-export async function startPrivateRedis(options: { appendonly?: boolean; password?: string } = {}): Promise<PrivateRedis> {
+/** `start: false` only picks the port (nothing listens on it until `start()`). */
+export async function startPrivateRedis(options: { appendonly?: boolean; password?: string; start?: boolean } = {}): Promise<PrivateRedis> {
   const port = await closedPort();
   const dir = await mkdtemp(path.join(tmpdir(), 'cutover-redis-'));
   const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
@@ -79,6 +80,6 @@ export async function startPrivateRedis(options: { appendonly?: boolean; passwor
       await rm(dir, { recursive: true, force: true });
     },
   };
-  await redis.start();
+  if (options.start !== false) await redis.start();
   return redis;
 }
