@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { ReleaseResult } from '../src/core/events.js';
 import { leaseForDeletion } from '../src/core/exclusion.js';
+import { planDigest } from '../src/core/approval.js';
 import type { Plan, Step } from '../src/core/plan.js';
 import { acquireLease, LeaseKeeper } from '../src/queue/lease.js';
 import { leaseKey } from '../src/queue/names.js';
@@ -23,7 +24,9 @@ export async function leaseVersionsToDelete(run: PreparedRun): Promise<Preparati
   const { context, request, env, payload, holder, ttlMs } = run;
   const planned = planRelease(request, env, run.observed, context.now?.() ?? new Date(), run.inUse);
   if (!planned.ok) return {};
-  const plan: Plan = planned.plan;
+  const approved = approvedDeletions(run, planned.plan);
+  if ('refusal' in approved) return approved;
+  const plan: Plan = approved.plan;
 
   const keepers = new Map<string, LeaseKeeper>();
   const busy = new Map<string, string>();
@@ -46,4 +49,22 @@ export async function leaseVersionsToDelete(run: PreparedRun): Promise<Preparati
     for (const keeper of keepers.values()) keeper.assertHeld();
   };
   return { plan: { ...plan, steps: plan.steps.filter(keep), notes: [...plan.notes, ...notes] }, guard, releaseLeases };
+}
+
+/**
+ * An approved cleanup deletes only what its approvers saw: on its first attempt the plan made now
+ * must be the approved plan (digest); a later attempt plans again (a version may have become live
+ * or the rollback target meanwhile) and keeps only deletions the first plan had.
+ */
+function approvedDeletions(run: PreparedRun, plan: Plan): { plan: Plan } | { refusal: string[] } {
+  const digest = run.payload.planDigest;
+  if (!digest) return { plan };
+  if (!run.cursor) {
+    if (planDigest(plan) !== digest) return { refusal: ['the cleanup plan changed since it was approved (other versions would be deleted now): ask again'] };
+    return { plan };
+  }
+  const approved = new Set(run.cursor.forwardSteps.flatMap((s) => (s.kind === 'delete-version' ? [`${s.region}/${s.version}`] : [])));
+  const steps = plan.steps.filter((s) => s.kind !== 'delete-version' || approved.has(`${s.region}/${s.version}`));
+  const dropped = plan.steps.length - steps.length;
+  return { plan: { ...plan, steps, notes: dropped > 0 ? [...plan.notes, `${dropped} deletion(s) not in the approved plan left out`] : plan.notes } };
 }

@@ -151,6 +151,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return exitCodes.ok;
     }
     const request = { action: args.command, app, version, actor };
+    if (args.command === 'cleanup' && !args.dryRun && !args.queue) {
+      throw new BadInput(
+        'cleanup deletes versions, so it runs through the queue, under the same leases and in-use marks as every worker: run it with --queue (or --dry-run to see what it would delete)',
+      );
+    }
     if (args.dryRun) {
       const planned = await previewRelease(request, env);
       if (args.json) io.out(JSON.stringify(planned.ok ? { ok: true, plan: planned.plan, text: renderPlan(planned.plan) } : planned));

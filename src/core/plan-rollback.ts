@@ -30,6 +30,13 @@ export function planRollback(states: readonly RegionState[], request: RollbackRe
 
   const target = named ?? recordedTarget(states, app.name);
   if (typeof target !== 'string') return refused(target.refusal);
+  // Where the target is not even installed, the switch plan's refusal says so instead.
+  const neverLive = states.filter((s) => s.versions.some((v) => v.version === target) && !wasLive(s, target)).map((s) => s.region);
+  if (neverLive.length > 0) {
+    return refused(
+      `${target} has never been live in ${neverLive.join(' and ')} of ${request.environment}: a rollback only goes back to a version that was live before; a version that never was is promoted, with its approval and bake: \`/release promote ${app.name} ${target}\``,
+    );
+  }
   const notes = states.length > 1 && policy.bakeSeconds > 0 ? ['no bake between regions: a rollback is the emergency exit'] : [];
   return planTrafficSwitch(states, {
     action: 'rollback',
@@ -75,4 +82,13 @@ function partialSwitchOrigin(states: readonly RegionState[]): string | null {
     if (states.every((s) => s.live?.version === origin || (s.live?.version === moved && s.live.previousVersion === origin))) return origin;
   }
   return null;
+}
+
+/**
+ * Whether a region has served `version` before (or serves it now): it is live or the recorded
+ * rollback target, or its Deployment carries the time it stopped being live.
+ */
+function wasLive(state: RegionState, version: string): boolean {
+  if (state.live?.version === version || state.live?.previousVersion === version) return true;
+  return state.versions.some((v) => v.version === version && v.retiredAt !== null);
 }

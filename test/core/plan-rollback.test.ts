@@ -3,7 +3,8 @@ import type { RegionState } from '../../src/core/model.js';
 import { planRollback } from '../../src/core/plan-rollback.js';
 import { app, brief, notBootstrapped, planOf, policy, reasonsOf, region, version } from './fixtures.js';
 
-const installed = [version('v40'), version('v41'), version('v42')];
+// v40 and v41 were live before (their Deployments carry the time they stopped being live).
+const installed = [version('v40', { retiredAt: '2024-01-02T00:00:00Z' }), version('v41', { retiredAt: '2024-01-03T00:00:00Z' }), version('v42')];
 const on42 = [region('eu-west', 'v42', 'v41', installed), region('us-east', 'v42', 'v41', installed)];
 const request = { app, environment: 'production' };
 
@@ -58,6 +59,12 @@ describe('planRollback', () => {
     ['the rollback target deleted', [on42[0]!, region('us-east', 'v42', 'v41', [version('v42')])], undefined, ['v41 (the rollback target) is not installed in us-east']],
     ['the rollback target not ready', [region('eu-west', 'v42', 'v41', [version('v41:0/3'), version('v42')]), on42[1]!], undefined, ['v41 (the rollback target) has 0/3 ready pods in eu-west (at least 2 needed)']],
     ['a named version not installed', on42, 'v39', ['v39 is not installed in eu-west', 'v39 is not installed in us-east']],
+    [
+      'a named version that was never live (it is a promotion, with its approval and bake)',
+      on42.map((s) => ({ ...s, versions: [...s.versions, version('v43-rc')] })),
+      'v43-rc',
+      ['v43-rc has never been live in eu-west and us-east of production: a rollback only goes back to a version that was live before; a version that never was is promoted, with its approval and bake: `/release promote shop v43-rc`'],
+    ],
     ['a malformed named version', on42, '../v1', ['"../v1" is not a valid version: use letters, digits, "." and "-", starting and ending with a letter or digit']],
     ['a named version already live', on42, 'v42', ['v42 is already live in every region of production']],
     ['a region not bootstrapped', [on42[0]!, notBootstrapped('us-east', installed)], undefined, ['us-east is not bootstrapped for shop: run `/release bootstrap shop` first']],
