@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { managedFieldsAfterUpdate, type ManagedFieldsEntry } from './fields/managed-fields.js';
 import type { ResourceType } from './resource-types.js';
 
 /** A Kubernetes object as the sandbox stores it: plain JSON. */
@@ -76,6 +77,16 @@ interface Subscription {
 const historyLimit = 5000;
 
 /**
+ * Who writes, for `metadata.managedFields`: a field manager whose update is recorded (as an API
+ * write by that manager would be), or entries computed by a server-side apply. Neither: the
+ * object's managedFields stay as they were (internal bookkeeping such as a deletionTimestamp).
+ */
+export interface WriteAs {
+  manager?: string;
+  managedFields?: ManagedFieldsEntry[];
+}
+
+/**
  * The sandbox's etcd: every object of one region, one monotonically increasing resourceVersion
  * across all kinds (as etcd's revision is), a bounded event history so a watch can start from a
  * past resourceVersion, and synchronous change notification for the controllers.
@@ -120,8 +131,9 @@ export class Store {
     return items.sort((a, b) => keyOf(type, a.metadata.namespace, a.metadata.name).localeCompare(keyOf(type, b.metadata.namespace, b.metadata.name)));
   }
 
-  create(type: ResourceType, input: KubeObject): KubeObject {
+  create(type: ResourceType, input: KubeObject, as: WriteAs = {}): KubeObject {
     const object = structuredClone(input);
+    delete object.metadata.managedFields;
     const namespace = type.namespaced ? object.metadata.namespace : undefined;
     if (!object.metadata.name && object.metadata.generateName) {
       object.metadata.name = object.metadata.generateName + randomSuffix();
@@ -141,6 +153,8 @@ export class Store {
       ...(type.hasGeneration ? { generation: 1 } : {}),
     };
     if (!type.namespaced) delete object.metadata.namespace;
+    const managedFields = as.managedFields ?? (as.manager !== undefined ? managedFieldsAfterUpdate(type, undefined, object, { manager: as.manager, time: object.metadata.creationTimestamp! }) : []);
+    if (managedFields.length > 0) object.metadata.managedFields = managedFields;
     bucket.set(object.metadata.name, object);
     this.emit(type, namespace, { type: 'ADDED', object });
     return structuredClone(object);
@@ -156,7 +170,7 @@ export class Store {
   update(
     type: ResourceType,
     input: KubeObject,
-    options: { expectedResourceVersion?: string | undefined; subresource?: 'status' } = {},
+    options: { expectedResourceVersion?: string | undefined; subresource?: 'status' } & WriteAs = {},
   ): KubeObject {
     const namespace = type.namespaced ? input.metadata.namespace : undefined;
     const bucket = this.bucket(type, namespace);
@@ -182,6 +196,13 @@ export class Store {
     next.apiVersion = apiVersionOf(type);
     next.kind = type.kind;
     next.metadata.resourceVersion = current.metadata.resourceVersion;
+    delete next.metadata.managedFields;
+    const managedFields =
+      options.managedFields ??
+      (options.manager !== undefined
+        ? managedFieldsAfterUpdate(type, current, next, { manager: options.manager, subresource: options.subresource, time: timestamp(this.now()) })
+        : (current.metadata.managedFields as ManagedFieldsEntry[] | undefined));
+    if (managedFields?.length) next.metadata.managedFields = managedFields;
     if (isDeepStrictEqual(next, current)) return structuredClone(current);
     if (type.hasGeneration && specChanged(current, next)) {
       next.metadata.generation = (current.metadata.generation ?? 0) + 1;

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { markPodTerminating } from '../pod-termination.js';
 import { mustType, resourceTypes, type ResourceType } from '../resource-types.js';
-import { StoreError, apiVersionOf, timestamp, type KubeObject, type Store } from '../store.js';
+import { applyConfiguration } from '../fields/managed-fields.js';
+import { StoreError, apiVersionOf, timestamp, type KubeObject, type Store, type WriteAs } from '../store.js';
 import { applyDefaults, dropEmptyMetadata } from './defaults.js';
 import { matchesFields, parseFieldSelector } from './field-selector.js';
 import { parseDocument, readBody } from './http-io.js';
 import { matchesLabels, parseLabelSelector } from './label-selector.js';
-import { applyPatch, jsonPatch, mergePatch, patchTypes, strategicMergePatch } from './patch.js';
+import { jsonPatch, mergePatch, patchTypes, strategicMergePatch } from './patch.js';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, namespaceNotFound, notFound, unsupportedMediaType } from './status.js';
 import { validate } from './validation.js';
 import { serveWatch } from './watch.js';
@@ -56,6 +57,11 @@ export function fromStoreError(error: unknown): unknown {
 }
 
 const isDryRun = (url: URL): boolean => url.searchParams.getAll('dryRun').includes('All');
+
+/** The field manager of a write: `?fieldManager=`, else the User-Agent up to its first `/`, as the real server derives it. */
+function fieldManagerOf(request: ResourceRequest): string {
+  return request.url.searchParams.get('fieldManager') || (request.req.headers['user-agent'] ?? '').split('/')[0]!;
+}
 
 /** CRD-served kinds (HTTPRoute) keep kind/apiVersion on list items; built-in lists drop them. */
 const isCustomResource = (type: ResourceType): boolean => type.group.endsWith('gateway.networking.k8s.io');
@@ -186,7 +192,7 @@ function prepareCreate(context: ApiContext, type: ResourceType, object: KubeObje
   return defaulted;
 }
 
-function createObject(context: ApiContext, request: ResourceRequest, object: KubeObject): Reply {
+function createObject(context: ApiContext, request: ResourceRequest, object: KubeObject, as: WriteAs): Reply {
   const { type } = request;
   requireNamespace(context, type, request.namespace, object.metadata.name);
   const prepared = prepareCreate(context, type, object);
@@ -195,7 +201,7 @@ function createObject(context: ApiContext, request: ResourceRequest, object: Kub
     return { code: 201, body: { ...prepared, metadata: { ...prepared.metadata, uid: randomUUID(), creationTimestamp: timestamp(context.now()), ...(type.hasGeneration ? { generation: 1 } : {}) } } };
   }
   try {
-    return { code: 201, body: context.store.create(type, prepared) };
+    return { code: 201, body: context.store.create(type, prepared, as) };
   } catch (error) {
     throw fromStoreError(error);
   }
@@ -203,11 +209,11 @@ function createObject(context: ApiContext, request: ResourceRequest, object: Kub
 
 export async function create(context: ApiContext, request: ResourceRequest): Promise<Reply> {
   const object = await readObject({ ...request, name: undefined });
-  return createObject(context, request, object);
+  return createObject(context, request, object, { manager: fieldManagerOf(request) });
 }
 
 /** Writes `next` over `current` (an update, a patch or an apply), honouring status and dryRun. */
-function writeObject(context: ApiContext, request: ResourceRequest, current: KubeObject, next: KubeObject, expectedResourceVersion: string | undefined): Reply {
+function writeObject(context: ApiContext, request: ResourceRequest, current: KubeObject, next: KubeObject, expectedResourceVersion: string | undefined, as: WriteAs): Reply {
   const { type, store } = { type: request.type, store: context.store };
   if (expectedResourceVersion && expectedResourceVersion !== current.metadata.resourceVersion) throw conflict(type, current.metadata.name);
   let candidate: KubeObject;
@@ -228,7 +234,7 @@ function writeObject(context: ApiContext, request: ResourceRequest, current: Kub
   }
   try {
     const subresource = request.subresource === 'status' ? { subresource: 'status' as const } : {};
-    const stored = store.update(type, candidate, { expectedResourceVersion: current.metadata.resourceVersion, ...subresource });
+    const stored = store.update(type, candidate, { expectedResourceVersion: current.metadata.resourceVersion, ...subresource, ...as });
     // An object waiting on finalizers goes once the last one is removed.
     if (stored.metadata.deletionTimestamp && !stored.metadata.finalizers?.length && type !== pods && type !== namespaces) {
       return { code: 200, body: store.delete(type, request.namespace, stored.metadata.name) };
@@ -243,7 +249,7 @@ export async function update(context: ApiContext, request: ResourceRequest): Pro
   const object = await readObject(request);
   const current = context.store.get(request.type, request.namespace, request.name!);
   if (!current) throw notFound(request.type, request.name!);
-  return writeObject(context, request, current, object, object.metadata.resourceVersion || undefined);
+  return writeObject(context, request, current, object, object.metadata.resourceVersion || undefined, { manager: fieldManagerOf(request) });
 }
 
 export async function patch(context: ApiContext, request: ResourceRequest): Promise<Reply> {
@@ -270,12 +276,16 @@ export async function patch(context: ApiContext, request: ResourceRequest): Prom
   const text = await readBody(request.req);
   const document = parseDocument(text, isApply ? 'application/yaml' : 'application/json', 'error decoding patch: ');
   const current = context.store.get(type, request.namespace, request.name!);
+  const applying = { manager: fieldManager ?? '', force: url.searchParams.get('force') === 'true', subresource: request.subresource, time: timestamp(context.now()) };
   if (!current) {
     if (!isApply) throw notFound(type, request.name!);
     request.mayCreate?.(request.name!);
-    return createObject(context, request, checkObject(request, document));
+    const config = checkObject(request, document);
+    const { object, managedFields } = applyConfiguration(type, undefined, config, applying);
+    return createObject(context, request, object, { managedFields });
   }
   let patched: unknown;
+  let as: WriteAs = { manager: fieldManagerOf(request) };
   switch (contentType) {
     case patchTypes.merge:
       patched = mergePatch(current, document);
@@ -286,13 +296,15 @@ export async function patch(context: ApiContext, request: ResourceRequest): Prom
     case patchTypes.strategic:
       patched = strategicMergePatch(current, document);
       break;
-    default:
-      checkObject(request, structuredClone(document));
-      patched = applyPatch(current, document);
+    default: {
+      const applied = applyConfiguration(type, current, checkObject(request, structuredClone(document)), applying);
+      patched = applied.object;
+      as = { managedFields: applied.managedFields };
+    }
   }
   const next = checkObject(request, patched);
   const expected = next.metadata.resourceVersion;
-  return writeObject(context, request, current, next, expected || undefined);
+  return writeObject(context, request, current, next, expected || undefined, as);
 }
 
 interface DeleteOptions {

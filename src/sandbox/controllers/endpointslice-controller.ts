@@ -1,6 +1,6 @@
 import { mustType } from '../resource-types.js';
 import type { KubeObject, WatchEvent } from '../store.js';
-import type { ControllerOptions } from './deployment-controller.js';
+import { controllerManager, type ControllerOptions } from './deployment-controller.js';
 import { isPodReady, isTerminating } from './object-helpers.js';
 import { ServiceMembers, selectorOf } from './service-members.js';
 import { WorkQueue, keyOf, splitKey } from './work-queue.js';
@@ -95,7 +95,7 @@ export class EndpointSliceController {
     const desired = desiredSlice(service, this.members.members(service));
     const [first, ...extra] = slices;
     if (!first) {
-      store.create(endpointSlices, desired);
+      store.create(endpointSlices, desired, { manager: controllerManager });
     } else {
       store.update(endpointSlices, {
         ...first,
@@ -103,7 +103,7 @@ export class EndpointSliceController {
         addressType: desired.addressType,
         endpoints: desired.endpoints,
         ports: desired.ports,
-      });
+      }, { manager: controllerManager });
     }
     for (const slice of extra) store.delete(endpointSlices, namespace, slice.metadata.name);
   }

@@ -195,7 +195,7 @@ export class Kubelet {
       })),
       qosClass: previous.qosClass ?? 'BestEffort',
     };
-    return store.update(pods, { ...pod, status }, { subresource: 'status' });
+    return store.update(pods, { ...pod, status }, { subresource: 'status', manager: 'kubelet' });
   }
 
   /** Grace period over: the container exits, the pod object goes away. */
