@@ -64,10 +64,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
-    if (faults.settings.unreachable) {
-      socket.resetAndDestroy();
-      return;
-    }
     socket.once('data', (chunk) => {
       socket.pause();
       socket.unshift(chunk);
@@ -81,6 +77,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    // Unreachable: every request but the control endpoint's is cut without an answer, so a test can
+    // always make the region reachable again.
+    if (faults.settings.unreachable && url.pathname !== faultsPath) {
+      rawSocketOf(req).resetAndDestroy();
+      return;
+    }
     const user = authenticate(req.headers.authorization);
     if (!user) {
       await readBody(req).catch(() => undefined);
@@ -92,10 +94,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       return handleFaults(req, res, url, faults);
     }
     const settings = faults.settings;
-    if (settings.unreachable) {
-      rawSocketOf(req).resetAndDestroy();
-      return;
-    }
     if (settings.latencyMs > 0) await sleep(settings.latencyMs);
     if (settings.errorRate > 0 && Math.random() < settings.errorRate) {
       await readBody(req).catch(() => undefined);

@@ -1,5 +1,6 @@
 import { DeploymentController } from './controllers/deployment-controller.js';
 import { EndpointSliceController } from './controllers/endpointslice-controller.js';
+import { EndpointsController } from './controllers/endpoints-controller.js';
 import { GarbageCollector } from './controllers/garbage-collector.js';
 import { Kubelet } from './controllers/kubelet.js';
 import { startIngressProxy } from './data-plane/ingress-proxy.js';
@@ -30,12 +31,14 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
   const { store } = options;
   const deployments = new DeploymentController({ store, now });
   const endpointSlices = new EndpointSliceController({ store, now });
+  const endpoints = new EndpointsController({ store, now });
   const garbageCollector = new GarbageCollector({ store, now });
   const kubelet = new Kubelet({ store, now, region: options.region, regionByte: options.regionByte, readyDelayMs: options.readyDelayMs, graceScale: options.graceScale });
   const ingress = await startIngressProxy({ store, region: options.region, proxySyncDelayMs: options.proxySyncDelayMs, ...(options.ingressPort ? { port: options.ingressPort } : {}) });
   garbageCollector.start();
   deployments.start();
   endpointSlices.start();
+  endpoints.start();
   kubelet.start();
   return {
     ingressUrl: ingress.url,
@@ -43,6 +46,7 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
     stop: async () => {
       deployments.stop();
       endpointSlices.stop();
+      endpoints.stop();
       garbageCollector.stop();
       await Promise.all([kubelet.stop(), ingress.close()]);
     },

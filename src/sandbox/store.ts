@@ -128,7 +128,9 @@ export class Store {
         if (!filter || filter(object)) items.push(structuredClone(object));
       }
     }
-    return items.sort((a, b) => keyOf(type, a.metadata.namespace, a.metadata.name).localeCompare(keyOf(type, b.metadata.namespace, b.metadata.name)));
+    // Byte order of the keys, as etcd returns a range (list pages and continue tokens rely on it).
+    const key = (object: KubeObject): string => keyOf(type, object.metadata.namespace, object.metadata.name);
+    return items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   }
 
   create(type: ResourceType, input: KubeObject, as: WriteAs = {}): KubeObject {

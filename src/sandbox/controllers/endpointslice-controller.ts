@@ -11,7 +11,7 @@ export const serviceNameLabel = 'kubernetes.io/service-name';
 export const managedByLabel = 'endpointslice.kubernetes.io/managed-by';
 const managedBy = 'endpointslice-controller.k8s.io';
 
-interface ServicePort {
+export interface ServicePort {
   name?: string;
   protocol?: string;
   port: number;
@@ -144,7 +144,7 @@ function desiredSlice(service: KubeObject, members: KubeObject[]): KubeObject {
   };
 }
 
-function resolveTargetPort(port: ServicePort, pod: KubeObject): number | undefined {
+export function resolveTargetPort(port: ServicePort, pod: KubeObject): number | undefined {
   const target = port.targetPort ?? port.port;
   if (typeof target === 'number') return target;
   if (/^\d+$/.test(target)) return Number(target);
