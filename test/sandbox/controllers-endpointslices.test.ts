@@ -69,7 +69,7 @@ describe('EndpointSlice controller', () => {
       return endpoint?.conditions?.terminating ? endpoint : undefined;
     });
     expect(terminating.conditions).toEqual({ ready: false, serving: true, terminating: true });
-    expect((await get(`http://${ip}:8080/still-serving`)).status).toBe(200);
+    expect((await get(`http://${ip}:8080/`)).status).toBe(200);
     await eventually(async () => (await endpointOf()) === undefined && (await clients.core.listNamespacedPod({ namespace, fieldSelector: `metadata.name=${victim!.metadata!.name}` })).items.length === 0);
     await expect(get(`http://${ip}:8080/`)).rejects.toThrow(/ECONNREFUSED/);
   });

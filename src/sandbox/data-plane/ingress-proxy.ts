@@ -37,8 +37,8 @@ export async function startIngressProxy(options: IngressProxyOptions): Promise<I
     res.end(body);
   };
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse, upstream: Upstream, headers: http.OutgoingHttpHeaders, attempt: number) => {
-    const upstreamReq = http.request({ host: upstream.host, port: upstream.port, method: req.method, path: req.url, headers, agent });
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, upstream: Upstream, path: string, headers: http.OutgoingHttpHeaders, attempt: number) => {
+    const upstreamReq = http.request({ host: upstream.host, port: upstream.port, method: req.method, path, headers, agent });
     upstreamReq.on('response', (upstreamRes) => {
       const raw = upstreamRes.rawHeaders;
       const out: string[] = [];
@@ -53,7 +53,7 @@ export async function startIngressProxy(options: IngressProxyOptions): Promise<I
       // A keep-alive connection the pod closed just as we reused it: retry once on a fresh one,
       // for requests without a body only, as proxies do for idempotent requests.
       if (upstreamReq.reusedSocket && attempt === 0 && (req.method === 'GET' || req.method === 'HEAD') && !res.headersSent) {
-        forward(req, res, upstream, headers, 1);
+        forward(req, res, upstream, path, headers, 1);
         return;
       }
       if (!res.headersSent) reply(res, 502, `502 Bad Gateway: upstream ${upstream.label} failed (${error.code ?? error.message})\n`);
@@ -94,7 +94,9 @@ export async function startIngressProxy(options: IngressProxyOptions): Promise<I
     headers['x-forwarded-for'] = req.socket.remoteAddress;
     headers['x-forwarded-host'] = hostHeader;
     headers['x-forwarded-proto'] = 'http';
-    forward(req, res, upstream, headers, 0);
+    // Routes pass the path on as it came, unless the route rewrites it (the query string is kept).
+    const upstreamPath = route.rewrite ? route.rewrite(path) + (query === -1 ? '' : url.slice(query)) : url;
+    forward(req, res, upstream, upstreamPath, headers, 0);
   });
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 61_000;
