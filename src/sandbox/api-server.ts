@@ -7,6 +7,7 @@ import { openApiV2 } from './api/openapi.js';
 import { authorizePath, authorizeResource, forbiddenCreateOnApply } from './api/rbac.js';
 import * as resources from './api/resources.js';
 import { resolve, verbOf } from './api/routes.js';
+import { forwardServiceProxy, parseServiceProxy, proxyVerb, resolveServiceProxy } from './api/service-proxy.js';
 import { ApiError, badRequest, internalError, methodNotAllowed, serviceUnavailable, tooManyRequests, unauthorized } from './api/status.js';
 import { checked, type Faults, type FaultSettings } from './faults.js';
 import { adminUser, Identities, type UserInfo } from './identities.js';
@@ -106,6 +107,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': body.length });
       res.end(body);
       return;
+    }
+    const proxied = parseServiceProxy(url.pathname);
+    if (proxied) {
+      const denied = authorizeResource(store, user, { verb: proxyVerb(req.method ?? 'GET'), type: mustType('services'), namespace: proxied.namespace, name: proxied.id, subresource: 'proxy' });
+      if (denied) {
+        await readBody(req).catch(() => undefined);
+        throw denied;
+      }
+      const target = resolveServiceProxy(store, proxied);
+      return forwardServiceProxy(req, res, url, proxied, target, (error) => sendError(req, res, url, error));
     }
     const route = resolve(url.pathname, serverAddress);
     if (route.kind === 'notFound') return sendText(res, 404, '404 page not found\n');
