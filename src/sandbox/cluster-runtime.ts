@@ -16,12 +16,15 @@ export interface ClusterRuntimeOptions {
   graceScale: number;
   /** Ingress listener port (default: a free one). */
   ingressPort?: number | undefined;
+  /** Ingress metrics listener port (default: a free one). */
+  ingressMetricsPort?: number | undefined;
   now?: () => Date;
 }
 
 /** Everything of a region that is not the API server: controllers, kubelet and ingress data plane. */
 export interface ClusterRuntime {
   ingressUrl: string;
+  ingressMetricsUrl: string;
   kubelet: Kubelet;
   stop(): Promise<void>;
 }
@@ -34,7 +37,7 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
   const endpoints = new EndpointsController({ store, now });
   const garbageCollector = new GarbageCollector({ store, now });
   const kubelet = new Kubelet({ store, now, region: options.region, regionByte: options.regionByte, readyDelayMs: options.readyDelayMs, graceScale: options.graceScale });
-  const ingress = await startIngressProxy({ store, region: options.region, proxySyncDelayMs: options.proxySyncDelayMs, ...(options.ingressPort ? { port: options.ingressPort } : {}) });
+  const ingress = await startIngressProxy({ store, region: options.region, proxySyncDelayMs: options.proxySyncDelayMs, ...(options.ingressPort ? { port: options.ingressPort } : {}), ...(options.ingressMetricsPort ? { metricsPort: options.ingressMetricsPort } : {}) });
   garbageCollector.start();
   deployments.start();
   endpointSlices.start();
@@ -42,6 +45,7 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
   kubelet.start();
   return {
     ingressUrl: ingress.url,
+    ingressMetricsUrl: ingress.metricsUrl,
     kubelet,
     stop: async () => {
       deployments.stop();
