@@ -7,6 +7,7 @@ import { openApiV2 } from './api/openapi.js';
 import { authorizePath, authorizeResource, forbiddenCreateOnApply } from './api/rbac.js';
 import * as resources from './api/resources.js';
 import { resolve, verbOf } from './api/routes.js';
+import { forwardServiceProxy, parseServiceProxy, proxyVerb, resolveServiceProxy } from './api/service-proxy.js';
 import { ApiError, badRequest, internalError, methodNotAllowed, serviceUnavailable, tooManyRequests, unauthorized } from './api/status.js';
 import { checked, type Faults, type FaultSettings } from './faults.js';
 import { adminUser, Identities, type UserInfo } from './identities.js';
@@ -64,10 +65,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
-    if (faults.settings.unreachable) {
-      socket.resetAndDestroy();
-      return;
-    }
     socket.once('data', (chunk) => {
       socket.pause();
       socket.unshift(chunk);
@@ -81,6 +78,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    // Unreachable: every request but the control endpoint's is cut without an answer, so a test can
+    // always make the region reachable again.
+    if (faults.settings.unreachable && url.pathname !== faultsPath) {
+      rawSocketOf(req).resetAndDestroy();
+      return;
+    }
     const user = authenticate(req.headers.authorization);
     if (!user) {
       await readBody(req).catch(() => undefined);
@@ -92,10 +95,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       return handleFaults(req, res, url, faults);
     }
     const settings = faults.settings;
-    if (settings.unreachable) {
-      rawSocketOf(req).resetAndDestroy();
-      return;
-    }
     if (settings.latencyMs > 0) await sleep(settings.latencyMs);
     if (settings.errorRate > 0 && Math.random() < settings.errorRate) {
       await readBody(req).catch(() => undefined);
@@ -108,6 +107,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': body.length });
       res.end(body);
       return;
+    }
+    const proxied = parseServiceProxy(url.pathname);
+    if (proxied) {
+      const denied = authorizeResource(store, user, { verb: proxyVerb(req.method ?? 'GET'), type: mustType('services'), namespace: proxied.namespace, name: proxied.id, subresource: 'proxy' });
+      if (denied) {
+        await readBody(req).catch(() => undefined);
+        throw denied;
+      }
+      const target = resolveServiceProxy(store, proxied);
+      return forwardServiceProxy(req, res, url, proxied, target, (error) => sendError(req, res, url, error));
     }
     const route = resolve(url.pathname, serverAddress);
     if (route.kind === 'notFound') return sendText(res, 404, '404 page not found\n');

@@ -15,11 +15,12 @@ async function main(): Promise<void> {
     extraNamespaces: ['staging'],
     apiPorts: [16443, 16444, 16445],
     ingressPorts: [18081, 18082, 18083],
+    ingressMetricsPorts: [10254, 10255, 10256],
     kubeconfigPath: resolve('.sandbox/kubeconfig'),
   });
   const lines = ['cutover sandbox is running', ''];
   for (const region of sandbox.regions) {
-    lines.push(`  ${region.name.padEnd(10)} API ${region.apiUrl}   ingress ${region.ingressUrl}`);
+    lines.push(`  ${region.name.padEnd(10)} API ${region.apiUrl}   ingress ${region.ingressUrl}   metrics ${region.ingressMetricsUrl}`);
   }
   const first = sandbox.regions[0]!;
   lines.push(

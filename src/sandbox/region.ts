@@ -24,6 +24,7 @@ export interface RegionOptions {
   /** Fixed ports (default: free ones), so a config file can name them. */
   apiPort?: number | undefined;
   ingressPort?: number | undefined;
+  ingressMetricsPort?: number | undefined;
   now?: () => Date;
 }
 
@@ -31,6 +32,8 @@ export interface Region {
   name: string;
   apiUrl: string;
   ingressUrl: string;
+  /** The ingress controller's Prometheus endpoint (ingress-nginx's `:10254/metrics`). */
+  ingressMetricsUrl: string;
   token: string;
   store: Store;
   faults: Faults;
@@ -55,6 +58,7 @@ export async function startRegion(options: RegionOptions): Promise<Region> {
     proxySyncDelayMs: options.proxySyncDelayMs,
     graceScale: options.graceScale,
     ingressPort: options.ingressPort,
+    ingressMetricsPort: options.ingressMetricsPort,
     now,
   });
   let api: Awaited<ReturnType<typeof startApiServer>>;
@@ -76,6 +80,7 @@ export async function startRegion(options: RegionOptions): Promise<Region> {
     name: options.name,
     apiUrl: api.url,
     ingressUrl: runtime.ingressUrl,
+    ingressMetricsUrl: runtime.ingressMetricsUrl,
     token: options.token,
     store,
     faults,

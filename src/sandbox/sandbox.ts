@@ -37,6 +37,7 @@ export interface SandboxOptions {
   /** Fixed ports per region, in region order (default: free ports). */
   apiPorts?: number[];
   ingressPorts?: number[];
+  ingressMetricsPorts?: number[];
 }
 
 export interface Sandbox {
@@ -86,6 +87,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           faults: options.faults?.[name] ?? {},
           apiPort: options.apiPorts?.[index],
           ingressPort: options.ingressPorts?.[index],
+          ingressMetricsPort: options.ingressMetricsPorts?.[index],
         }),
       );
     }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { managedFieldsAfterUpdate, type ManagedFieldsEntry } from './fields/managed-fields.js';
 import type { ResourceType } from './resource-types.js';
 
 /** A Kubernetes object as the sandbox stores it: plain JSON. */
@@ -76,6 +77,16 @@ interface Subscription {
 const historyLimit = 5000;
 
 /**
+ * Who writes, for `metadata.managedFields`: a field manager whose update is recorded (as an API
+ * write by that manager would be), or entries computed by a server-side apply. Neither: the
+ * object's managedFields stay as they were (internal bookkeeping such as a deletionTimestamp).
+ */
+export interface WriteAs {
+  manager?: string;
+  managedFields?: ManagedFieldsEntry[];
+}
+
+/**
  * The sandbox's etcd: every object of one region, one monotonically increasing resourceVersion
  * across all kinds (as etcd's revision is), a bounded event history so a watch can start from a
  * past resourceVersion, and synchronous change notification for the controllers.
@@ -83,7 +94,8 @@ const historyLimit = 5000;
  * Objects handed out are deep copies; callers never share references with the store.
  */
 export class Store {
-  private readonly objects = new Map<string, KubeObject>();
+  /** resource -> namespace ('' for cluster-scoped) -> name -> object: a list reads one type, one namespace. */
+  private readonly objects = new Map<string, Map<string, Map<string, KubeObject>>>();
   private readonly history: HistoryEntry[] = [];
   private readonly subscriptions = new Set<Subscription>();
   private revision = 100;
@@ -95,7 +107,7 @@ export class Store {
   }
 
   get(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined {
-    const found = this.objects.get(keyOf(type, namespace, name));
+    const found = this.bucket(type, namespace)?.get(name);
     return found ? structuredClone(found) : undefined;
   }
 
@@ -107,22 +119,29 @@ export class Store {
 
   /** All objects of a type, in one namespace or (namespace undefined) all, sorted by name. */
   list(type: ResourceType, namespace?: string, filter?: (object: KubeObject) => boolean): KubeObject[] {
-    const prefix = namespace === undefined || !type.namespaced ? `${type.resource}/` : `${type.resource}/${namespace}/`;
+    const byNamespace = this.objects.get(type.resource);
+    if (!byNamespace) return [];
+    const buckets = namespace === undefined || !type.namespaced ? [...byNamespace.values()] : [byNamespace.get(namespace) ?? new Map<string, KubeObject>()];
     const items: KubeObject[] = [];
-    for (const [key, object] of this.objects) {
-      if (key.startsWith(prefix) && (!filter || filter(object))) items.push(structuredClone(object));
+    for (const bucket of buckets) {
+      for (const object of bucket.values()) {
+        if (!filter || filter(object)) items.push(structuredClone(object));
+      }
     }
-    return items.sort((a, b) => keyOf(type, a.metadata.namespace, a.metadata.name).localeCompare(keyOf(type, b.metadata.namespace, b.metadata.name)));
+    // Byte order of the keys, as etcd returns a range (list pages and continue tokens rely on it).
+    const key = (object: KubeObject): string => keyOf(type, object.metadata.namespace, object.metadata.name);
+    return items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   }
 
-  create(type: ResourceType, input: KubeObject): KubeObject {
+  create(type: ResourceType, input: KubeObject, as: WriteAs = {}): KubeObject {
     const object = structuredClone(input);
+    delete object.metadata.managedFields;
     const namespace = type.namespaced ? object.metadata.namespace : undefined;
     if (!object.metadata.name && object.metadata.generateName) {
       object.metadata.name = object.metadata.generateName + randomSuffix();
     }
-    const key = keyOf(type, namespace, object.metadata.name);
-    if (this.objects.has(key)) {
+    const bucket = this.bucket(type, namespace, true)!;
+    if (bucket.has(object.metadata.name)) {
       throw new StoreError('AlreadyExists', type, object.metadata.name, `${type.resource}${type.group ? '.' + type.group : ''} "${object.metadata.name}" already exists`);
     }
     object.apiVersion = apiVersionOf(type);
@@ -136,7 +155,9 @@ export class Store {
       ...(type.hasGeneration ? { generation: 1 } : {}),
     };
     if (!type.namespaced) delete object.metadata.namespace;
-    this.objects.set(key, object);
+    const managedFields = as.managedFields ?? (as.manager !== undefined ? managedFieldsAfterUpdate(type, undefined, object, { manager: as.manager, time: object.metadata.creationTimestamp! }) : []);
+    if (managedFields.length > 0) object.metadata.managedFields = managedFields;
+    bucket.set(object.metadata.name, object);
     this.emit(type, namespace, { type: 'ADDED', object });
     return structuredClone(object);
   }
@@ -151,12 +172,12 @@ export class Store {
   update(
     type: ResourceType,
     input: KubeObject,
-    options: { expectedResourceVersion?: string | undefined; subresource?: 'status' } = {},
+    options: { expectedResourceVersion?: string | undefined; subresource?: 'status' } & WriteAs = {},
   ): KubeObject {
     const namespace = type.namespaced ? input.metadata.namespace : undefined;
-    const key = keyOf(type, namespace, input.metadata.name);
-    const current = this.objects.get(key);
-    if (!current) throw notFound(type, input.metadata.name);
+    const bucket = this.bucket(type, namespace);
+    const current = bucket?.get(input.metadata.name);
+    if (!bucket || !current) throw notFound(type, input.metadata.name);
     if (options.expectedResourceVersion !== undefined && options.expectedResourceVersion !== current.metadata.resourceVersion) {
       throw conflict(type, input.metadata.name);
     }
@@ -177,12 +198,19 @@ export class Store {
     next.apiVersion = apiVersionOf(type);
     next.kind = type.kind;
     next.metadata.resourceVersion = current.metadata.resourceVersion;
+    delete next.metadata.managedFields;
+    const managedFields =
+      options.managedFields ??
+      (options.manager !== undefined
+        ? managedFieldsAfterUpdate(type, current, next, { manager: options.manager, subresource: options.subresource, time: timestamp(this.now()) })
+        : (current.metadata.managedFields as ManagedFieldsEntry[] | undefined));
+    if (managedFields?.length) next.metadata.managedFields = managedFields;
     if (isDeepStrictEqual(next, current)) return structuredClone(current);
     if (type.hasGeneration && specChanged(current, next)) {
       next.metadata.generation = (current.metadata.generation ?? 0) + 1;
     }
     next.metadata.resourceVersion = this.nextRevision();
-    this.objects.set(key, next);
+    bucket.set(input.metadata.name, next);
     this.emit(type, namespace, { type: 'MODIFIED', object: next });
     return structuredClone(next);
   }
@@ -190,10 +218,10 @@ export class Store {
   /** Remove an object now (graceful pod deletion is the API layer's and kubelet's business). */
   delete(type: ResourceType, namespace: string | undefined, name: string): KubeObject {
     const ns = type.namespaced ? namespace : undefined;
-    const key = keyOf(type, ns, name);
-    const current = this.objects.get(key);
-    if (!current) throw notFound(type, name);
-    this.objects.delete(key);
+    const bucket = this.bucket(type, ns);
+    const current = bucket?.get(name);
+    if (!bucket || !current) throw notFound(type, name);
+    bucket.delete(name);
     const removed: KubeObject = { ...current, metadata: { ...current.metadata, resourceVersion: this.nextRevision() } };
     this.emit(type, ns, { type: 'DELETED', object: removed });
     return structuredClone(removed);
@@ -221,6 +249,22 @@ export class Store {
     const subscription: Subscription = { resource: type.resource, namespace: ns, listener };
     this.subscriptions.add(subscription);
     return () => this.subscriptions.delete(subscription);
+  }
+
+  private bucket(type: ResourceType, namespace: string | undefined, create = false): Map<string, KubeObject> | undefined {
+    const ns = type.namespaced ? (namespace ?? '') : '';
+    let byNamespace = this.objects.get(type.resource);
+    if (!byNamespace) {
+      if (!create) return undefined;
+      byNamespace = new Map();
+      this.objects.set(type.resource, byNamespace);
+    }
+    let bucket = byNamespace.get(ns);
+    if (!bucket && create) {
+      bucket = new Map();
+      byNamespace.set(ns, bucket);
+    }
+    return bucket;
   }
 
   private nextRevision(): string {

@@ -43,7 +43,7 @@ try {
       spec: { rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'shop', port: { number: 80 } } } }] } }] },
     },
   });
-  const url = `${region.ingressUrl}/checkout`;
+  const url = `${region.ingressUrl}/`;
   for (const deadline = Date.now() + 15_000; ; ) {
     const answer = await fetch(url).catch(() => undefined);
     const served = answer?.status === 200;

@@ -57,6 +57,17 @@ describe('sandbox API: injected faults', () => {
     expect((await h.core.listNamespace()).items.map((n) => n.metadata?.name)).toEqual(['default']);
   });
 
+  it('keeps /sandbox/faults answering while unreachable, so the region can be made reachable again over HTTP', async () => {
+    const put = (body: unknown) => raw(h.server.url, 'PUT', '/sandbox/faults', { contentType: 'application/json', body: JSON.stringify(body) });
+    expect((await put({ unreachable: true })).json).toMatchObject({ unreachable: true });
+    // Even a request without a token gets no answer: nothing but the control endpoint is reachable.
+    await expect(raw(h.server.url, 'GET', '/api/v1/namespaces', { auth: null })).rejects.toMatchObject({ code: expect.stringMatching(/ECONNRESET|EPIPE/) });
+    await expect(h.core.listNamespace()).rejects.toThrow();
+    expect((await raw(h.server.url, 'GET', '/sandbox/faults')).json).toMatchObject({ unreachable: true });
+    expect((await put({ unreachable: false })).json).toMatchObject({ unreachable: false });
+    expect((await h.core.listNamespace()).items.map((n) => n.metadata?.name)).toEqual(['default']);
+  });
+
   it('changes faults at runtime through GET/PUT /sandbox/faults, which needs the token and is never faulted', async () => {
     expect((await raw(h.server.url, 'GET', '/sandbox/faults')).json).toEqual({ errorRate: 0, latencyMs: 0, unreachable: false, stallRate: 0, stallMs: 2000 });
     const put = await raw(h.server.url, 'PUT', '/sandbox/faults', { contentType: 'application/json', body: JSON.stringify({ errorRate: 1 }) });

@@ -47,10 +47,15 @@ export interface RawResponse {
 }
 
 /** A raw HTTPS request (self-signed certificate accepted), for what clients do not send. */
-export function raw(baseUrl: string, method: string, path: string, options: { body?: string; contentType?: string; auth?: string | null } = {}): Promise<RawResponse> {
+export function raw(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { body?: string; contentType?: string; auth?: string | null; headers?: Record<string, string> } = {},
+): Promise<RawResponse> {
   const url = new URL(path, baseUrl);
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.headers };
     if (options.auth !== null) headers.authorization = options.auth ?? `Bearer ${token}`;
     if (options.contentType) headers['content-type'] = options.contentType;
     const req = httpsRequest(url, { method, headers, rejectUnauthorized: false, agent: false }, (res) => {

@@ -64,10 +64,10 @@ describe('Deployment controller', () => {
       expect(ip).not.toBe('127.0.0.1');
       expect(pod.status).toMatchObject({ phase: 'Running', hostIP: '127.0.0.1', qosClass: 'BestEffort' });
       expect(pod.status!.containerStatuses![0]).toMatchObject({ name: 'shop', ready: true, started: true, restartCount: 0 });
-      const answer = await get(`http://${ip}:8080/any/path`);
+      const answer = await get(`http://${ip}:8080/v1/any/path`);
       expect(answer.status).toBe(200);
       expect(answer.headers['x-app-version']).toBe('v1');
-      expect(JSON.parse(answer.body)).toEqual({ version: 'v1', pod: pod.metadata!.name, region: 'eu-west', path: '/any/path' });
+      expect(JSON.parse(answer.body)).toEqual({ version: 'v1', pod: pod.metadata!.name, region: 'eu-west', path: '/v1/any/path' });
     }
   });
 

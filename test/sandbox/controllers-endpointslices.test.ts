@@ -69,9 +69,24 @@ describe('EndpointSlice controller', () => {
       return endpoint?.conditions?.terminating ? endpoint : undefined;
     });
     expect(terminating.conditions).toEqual({ ready: false, serving: true, terminating: true });
-    expect((await get(`http://${ip}:8080/still-serving`)).status).toBe(200);
+    expect((await get(`http://${ip}:8080/`)).status).toBe(200);
     await eventually(async () => (await endpointOf()) === undefined && (await clients.core.listNamespacedPod({ namespace, fieldSelector: `metadata.name=${victim!.metadata!.name}` })).items.length === 0);
     await expect(get(`http://${ip}:8080/`)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  // The real controller requeues the Services that selected the pod before and after a change
+  // (GetPodServiceMemberships of the old and the new pod), so a relabelled pod leaves its old slice.
+  it('moves a relabelled pod from the slice of the Service it left to the one it joined', async () => {
+    const pod = (labels: Record<string, string>): k8s.V1Pod => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'lonely', labels }, spec: { containers: [{ name: 'app', image: 'registry.example.com/lonely:v1', ports: [{ containerPort: 8080 }] }] } });
+    await clients.core.createNamespacedService({ namespace, body: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'track-a' }, spec: { selector: { track: 'a' }, ports: [{ port: 80, targetPort: 8080 }] } } });
+    await clients.core.createNamespacedService({ namespace, body: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'track-b' }, spec: { selector: { track: 'b' }, ports: [{ port: 80, targetPort: 8080 }] } } });
+    await clients.core.createNamespacedPod({ namespace, body: pod({ app: 'lonely', track: 'a' }) });
+    const names = async (service: string) => (await slicesOf(service)).flatMap((s) => (s.endpoints ?? []).map((e) => e.targetRef?.name));
+    await eventually(async () => (await names('track-a')).includes('lonely'));
+    await clients.core.patchNamespacedPod({ namespace, name: 'lonely', body: { metadata: { labels: { track: 'b' } } } }, mergePatch);
+    await eventually(async () => (await names('track-b')).includes('lonely'));
+    await eventually(async () => (await names('track-a')).length === 0);
+    await clients.core.deleteNamespacedPod({ namespace, name: 'lonely', gracePeriodSeconds: 0 });
   });
 
   it('removes the slices of a deleted Service', async () => {

@@ -34,6 +34,14 @@ export interface VersionOptions {
   readyAfterMs?: number;
   neverReady?: boolean;
   graceSeconds?: number;
+  /** `sandbox.cutover.dev/serves` (default: the app contract's `/{version}/*, {health}, /`). */
+  serves?: string;
+  /** `sandbox.cutover.dev/version-header` ('' for none). */
+  versionHeader?: string;
+  /** `sandbox.cutover.dev/unready-pods`: that many pods never turn Ready. */
+  unreadyPods?: number;
+  /** The readiness probe's path, as cutover's manifests set it from `healthPath`. */
+  healthPath?: string;
 }
 
 /** A version's Deployment as cutover installs it: pods labelled with app name and version. */
@@ -42,6 +50,10 @@ export function deployment(app: string, version: string, options: VersionOptions
   const annotations: Record<string, string> = {};
   if (options.readyAfterMs !== undefined) annotations['sandbox.cutover.dev/ready-after-ms'] = String(options.readyAfterMs);
   if (options.neverReady) annotations['sandbox.cutover.dev/never-ready'] = 'true';
+  if (options.serves !== undefined) annotations['sandbox.cutover.dev/serves'] = options.serves;
+  if (options.versionHeader !== undefined) annotations['sandbox.cutover.dev/version-header'] = options.versionHeader;
+  if (options.unreadyPods !== undefined) annotations['sandbox.cutover.dev/unready-pods'] = String(options.unreadyPods);
+  const readinessProbe = options.healthPath ? { readinessProbe: { httpGet: { path: options.healthPath, port: 'http' } } } : {};
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -53,7 +65,7 @@ export function deployment(app: string, version: string, options: VersionOptions
         metadata: { labels, annotations },
         spec: {
           terminationGracePeriodSeconds: options.graceSeconds ?? 1,
-          containers: [{ name: app, image: `registry.example.com/${app}:${version}`, ports: [{ name: 'http', containerPort: 8080 }] }],
+          containers: [{ name: app, image: `registry.example.com/${app}:${version}`, ports: [{ name: 'http', containerPort: 8080 }], ...readinessProbe }],
         },
       },
     },
@@ -137,5 +149,5 @@ export async function installVersion(clients: Clients, app: string, version: str
   await clients.apps.createNamespacedDeployment({ namespace, body: deployment(app, version, options) });
   await clients.core.createNamespacedService({ namespace, body: service(`${app}-${version}`, selectorOf(app, version)) });
   if (options.neverReady) return;
-  await eventually(async () => (await readyPodIPs(clients, app, version)).length === (options.replicas ?? 2));
+  await eventually(async () => (await readyPodIPs(clients, app, version)).length === (options.replicas ?? 2) - (options.unreadyPods ?? 0));
 }

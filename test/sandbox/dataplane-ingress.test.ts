@@ -13,7 +13,8 @@ beforeAll(async () => {
   sandbox = await startSandbox({ regions: ['eu-west'], readyDelayMs: 50, proxySyncDelayMs: 600, graceScale: 0.1 });
   clients = clientsFor(sandbox, sandbox.regions[0]!);
   ingressUrl = sandbox.regions[0]!.ingressUrl;
-  await Promise.all([installVersion(clients, 'shop', 'v1'), installVersion(clients, 'shop', 'v2')]);
+  // Apps that answer every path (`serves: '*'`), so these tests see the routing alone.
+  await Promise.all([installVersion(clients, 'shop', 'v1', { serves: '*' }), installVersion(clients, 'shop', 'v2', { serves: '*' })]);
   await clients.core.createNamespacedService({ namespace, body: service('shop', selectorOf('shop', 'v1')) });
   await clients.networking.createNamespacedIngress({ namespace, body: ingress('shop', [{ path: '/', service: 'shop' }]) });
   await clients.networking.createNamespacedIngress({
@@ -95,7 +96,7 @@ describe('ingress data plane', () => {
   });
 
   it('answers 503 when the backend Service has no ready endpoint', async () => {
-    await installVersion(clients, 'shop', 'v3', { replicas: 1, neverReady: true });
+    await installVersion(clients, 'shop', 'v3', { replicas: 1, neverReady: true, serves: '*' });
     await clients.networking.createNamespacedIngress({ namespace, body: ingress('shop-v3', [{ path: '/v3/', service: 'shop-v3' }]) });
     const answer = await eventually(async () => {
       const a = await get(`${ingressUrl}/v3/`);

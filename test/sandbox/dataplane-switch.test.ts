@@ -19,7 +19,7 @@ beforeAll(async () => {
   const v1 = await readyPodIPs(clients, 'shop', 'v1');
   await eventually(async () => JSON.stringify(await readyAddresses(clients, 'shop')) === JSON.stringify(v1));
   // The proxy sees the slices only after its sync lag.
-  await eventually(async () => (await get(`${ingressUrl}/checkout`)).status === 200);
+  await eventually(async () => (await get(`${ingressUrl}/`)).status === 200);
 });
 
 afterAll(async () => {
@@ -41,7 +41,7 @@ async function underLoad(loops: number, during: () => Promise<void>, tailMs = 15
   const once = () =>
     new Promise<void>((resolve) => {
       http
-        .get(`${ingressUrl}/checkout`, { agent }, (res) => {
+        .get(`${ingressUrl}/`, { agent }, (res) => {
           res.resume();
           res.on('end', () => {
             const status = String(res.statusCode);

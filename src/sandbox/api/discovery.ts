@@ -19,6 +19,11 @@ const groupOrder = ['apps', 'events.k8s.io', 'networking.k8s.io', 'policy', 'rba
 
 const categories: Record<string, string[]> = { pods: ['all'], services: ['all'], deployments: ['all'], replicasets: ['all'], httproutes: ['gateway-api'] };
 
+/** Connect subresources the sandbox serves, as the real discovery document lists them. */
+const connectSubresources: Record<string, { name: string; singularName: string; kind: string; verbs: string[] }[]> = {
+  services: [{ name: 'services/proxy', singularName: '', kind: 'ServiceProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] }],
+};
+
 /** Storage versions that differ from the served one in 1.28 (the hash is of the storage version). */
 const storageVersions: Record<string, string> = { 'discovery.k8s.io/EndpointSlice': 'v1beta1' };
 
@@ -74,6 +79,7 @@ export function apiResourceList(group: string, version: string): unknown {
     for (const sub of type.subresources) {
       resources.push({ name: `${type.resource}/${sub}`, singularName: '', namespaced: type.namespaced, kind: type.kind, verbs: ['get', 'patch', 'update'] });
     }
+    for (const connect of connectSubresources[type.resource] ?? []) resources.push({ ...connect, namespaced: type.namespaced });
   }
   resources.sort((a, b) => String(a.name).localeCompare(String(b.name)));
   // The core group's document has no apiVersion field; the named groups' documents do.

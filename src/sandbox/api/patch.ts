@@ -263,12 +263,3 @@ function stripDirectives(value: Json): Json {
   }
   return out;
 }
-
-/**
- * Server-side apply, approximated: the applied configuration is merged into the live object as
- * a strategic merge patch. Field ownership is not tracked, so fields a manager stops applying are
- * not removed and conflicts between managers are never reported.
- */
-export function applyPatch(original: unknown, applied: unknown): unknown {
-  return strategicMergePatch(original, applied);
-}

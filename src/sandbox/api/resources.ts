@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { markPodTerminating } from '../pod-termination.js';
 import { mustType, resourceTypes, type ResourceType } from '../resource-types.js';
-import { StoreError, apiVersionOf, timestamp, type KubeObject, type Store } from '../store.js';
+import { applyConfiguration } from '../fields/managed-fields.js';
+import { StoreError, apiVersionOf, timestamp, type KubeObject, type Store, type WriteAs } from '../store.js';
 import { applyDefaults, dropEmptyMetadata } from './defaults.js';
 import { matchesFields, parseFieldSelector } from './field-selector.js';
 import { parseDocument, readBody } from './http-io.js';
 import { matchesLabels, parseLabelSelector } from './label-selector.js';
-import { applyPatch, jsonPatch, mergePatch, patchTypes, strategicMergePatch } from './patch.js';
+import { jsonPatch, mergePatch, patchTypes, strategicMergePatch } from './patch.js';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, namespaceNotFound, notFound, unsupportedMediaType } from './status.js';
 import { validate } from './validation.js';
 import { serveWatch } from './watch.js';
@@ -57,17 +58,50 @@ export function fromStoreError(error: unknown): unknown {
 
 const isDryRun = (url: URL): boolean => url.searchParams.getAll('dryRun').includes('All');
 
+/** The field manager of a write: `?fieldManager=`, else the User-Agent up to its first `/`, as the real server derives it. */
+function fieldManagerOf(request: ResourceRequest): string {
+  return request.url.searchParams.get('fieldManager') || (request.req.headers['user-agent'] ?? '').split('/')[0]!;
+}
+
 /** CRD-served kinds (HTTPRoute) keep kind/apiVersion on list items; built-in lists drop them. */
 const isCustomResource = (type: ResourceType): boolean => type.group.endsWith('gateway.networking.k8s.io');
 
-function listBody(context: ApiContext, type: ResourceType, items: KubeObject[]): unknown {
+function listBody(context: ApiContext, type: ResourceType, items: KubeObject[], page: { resourceVersion?: string; continue?: string; remainingItemCount?: number } = {}): unknown {
   return {
     kind: `${type.kind}List`,
     apiVersion: apiVersionOf(type),
-    metadata: { resourceVersion: context.store.resourceVersion },
+    metadata: {
+      resourceVersion: page.resourceVersion ?? context.store.resourceVersion,
+      ...(page.continue ? { continue: page.continue } : {}),
+      ...(page.remainingItemCount !== undefined ? { remainingItemCount: page.remainingItemCount } : {}),
+    },
     items: isCustomResource(type) ? items : items.map(({ kind: _k, apiVersion: _a, ...item }) => item),
   };
 }
+
+/** The etcd key of an object below its resource prefix, which list order and continue tokens follow. */
+const listKey = (object: KubeObject): string => (object.metadata.namespace ? `${object.metadata.namespace}/${object.metadata.name}` : object.metadata.name);
+
+interface ContinueToken {
+  v: string;
+  rv: number;
+  start: string;
+}
+
+/** Decodes `?continue=` as the real server encodes it: base64url JSON {v, rv, start}; a bad one is a 400. */
+function decodeContinue(token: string): ContinueToken {
+  try {
+    const decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<ContinueToken>;
+    if (decoded.v !== 'meta.k8s.io/v1') throw new Error('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+    if (typeof decoded.rv !== 'number' || typeof decoded.start !== 'string' || decoded.start === '') throw new Error('continue key is not valid: no start key');
+    return decoded as ContinueToken;
+  } catch (error) {
+    const message = error instanceof SyntaxError ? 'continue key is not valid: invalid character' : (error as Error).message;
+    throw badRequest(message);
+  }
+}
+
+const encodeContinue = (token: ContinueToken): string => Buffer.from(JSON.stringify(token)).toString('base64url');
 
 function selectorOf(request: ResourceRequest): { matches: (object: KubeObject) => boolean; filtered: boolean } {
   const labelSelector = parseLabelSelector(request.url.searchParams.get('labelSelector'));
@@ -84,9 +118,34 @@ export function get(context: ApiContext, request: ResourceRequest): Reply {
   return { code: 200, body: object };
 }
 
+/**
+ * A list, paged as the real server pages it: `limit` returns that many items and a `continue`
+ * token (with `remainingItemCount` when no selector filters), `continue` resumes after the last
+ * key. Unlike etcd, a continued page reads the current objects, not a snapshot of the first page.
+ */
 export function list(context: ApiContext, request: ResourceRequest): Reply {
-  const { matches } = selectorOf(request);
-  return { code: 200, body: listBody(context, request.type, context.store.list(request.type, request.namespace, matches)) };
+  const { matches, filtered } = selectorOf(request);
+  const params = request.url.searchParams;
+  const token = params.get('continue') ? decodeContinue(params.get('continue')!) : undefined;
+  if (token && params.get('resourceVersion')) throw badRequest('specifying resource version is not allowed when using continue');
+  let items = context.store.list(request.type, request.namespace, matches);
+  if (token) items = items.filter((item) => listKey(item) >= token.start);
+  const limit = Number(params.get('limit') ?? '');
+  // resourceVersion=0 is served from the watch cache, which ignores limit.
+  const paged = Number.isInteger(limit) && limit > 0 && params.get('resourceVersion') !== '0';
+  if (!paged || items.length <= limit) {
+    return { code: 200, body: listBody(context, request.type, items, token ? { resourceVersion: String(token.rv) } : {}) };
+  }
+  const page = items.slice(0, limit);
+  const rv = token?.rv ?? Number(context.store.resourceVersion);
+  return {
+    code: 200,
+    body: listBody(context, request.type, page, {
+      resourceVersion: String(rv),
+      continue: encodeContinue({ v: 'meta.k8s.io/v1', rv, start: `${listKey(page.at(-1)!)}\u0000` }),
+      ...(filtered ? {} : { remainingItemCount: items.length - limit }),
+    }),
+  };
 }
 
 export function watch(context: ApiContext, request: ResourceRequest): void {
@@ -186,7 +245,7 @@ function prepareCreate(context: ApiContext, type: ResourceType, object: KubeObje
   return defaulted;
 }
 
-function createObject(context: ApiContext, request: ResourceRequest, object: KubeObject): Reply {
+function createObject(context: ApiContext, request: ResourceRequest, object: KubeObject, as: WriteAs): Reply {
   const { type } = request;
   requireNamespace(context, type, request.namespace, object.metadata.name);
   const prepared = prepareCreate(context, type, object);
@@ -195,7 +254,7 @@ function createObject(context: ApiContext, request: ResourceRequest, object: Kub
     return { code: 201, body: { ...prepared, metadata: { ...prepared.metadata, uid: randomUUID(), creationTimestamp: timestamp(context.now()), ...(type.hasGeneration ? { generation: 1 } : {}) } } };
   }
   try {
-    return { code: 201, body: context.store.create(type, prepared) };
+    return { code: 201, body: context.store.create(type, prepared, as) };
   } catch (error) {
     throw fromStoreError(error);
   }
@@ -203,11 +262,11 @@ function createObject(context: ApiContext, request: ResourceRequest, object: Kub
 
 export async function create(context: ApiContext, request: ResourceRequest): Promise<Reply> {
   const object = await readObject({ ...request, name: undefined });
-  return createObject(context, request, object);
+  return createObject(context, request, object, { manager: fieldManagerOf(request) });
 }
 
 /** Writes `next` over `current` (an update, a patch or an apply), honouring status and dryRun. */
-function writeObject(context: ApiContext, request: ResourceRequest, current: KubeObject, next: KubeObject, expectedResourceVersion: string | undefined): Reply {
+function writeObject(context: ApiContext, request: ResourceRequest, current: KubeObject, next: KubeObject, expectedResourceVersion: string | undefined, as: WriteAs): Reply {
   const { type, store } = { type: request.type, store: context.store };
   if (expectedResourceVersion && expectedResourceVersion !== current.metadata.resourceVersion) throw conflict(type, current.metadata.name);
   let candidate: KubeObject;
@@ -228,7 +287,7 @@ function writeObject(context: ApiContext, request: ResourceRequest, current: Kub
   }
   try {
     const subresource = request.subresource === 'status' ? { subresource: 'status' as const } : {};
-    const stored = store.update(type, candidate, { expectedResourceVersion: current.metadata.resourceVersion, ...subresource });
+    const stored = store.update(type, candidate, { expectedResourceVersion: current.metadata.resourceVersion, ...subresource, ...as });
     // An object waiting on finalizers goes once the last one is removed.
     if (stored.metadata.deletionTimestamp && !stored.metadata.finalizers?.length && type !== pods && type !== namespaces) {
       return { code: 200, body: store.delete(type, request.namespace, stored.metadata.name) };
@@ -243,7 +302,7 @@ export async function update(context: ApiContext, request: ResourceRequest): Pro
   const object = await readObject(request);
   const current = context.store.get(request.type, request.namespace, request.name!);
   if (!current) throw notFound(request.type, request.name!);
-  return writeObject(context, request, current, object, object.metadata.resourceVersion || undefined);
+  return writeObject(context, request, current, object, object.metadata.resourceVersion || undefined, { manager: fieldManagerOf(request) });
 }
 
 export async function patch(context: ApiContext, request: ResourceRequest): Promise<Reply> {
@@ -270,12 +329,16 @@ export async function patch(context: ApiContext, request: ResourceRequest): Prom
   const text = await readBody(request.req);
   const document = parseDocument(text, isApply ? 'application/yaml' : 'application/json', 'error decoding patch: ');
   const current = context.store.get(type, request.namespace, request.name!);
+  const applying = { manager: fieldManager ?? '', force: url.searchParams.get('force') === 'true', subresource: request.subresource, time: timestamp(context.now()) };
   if (!current) {
     if (!isApply) throw notFound(type, request.name!);
     request.mayCreate?.(request.name!);
-    return createObject(context, request, checkObject(request, document));
+    const config = checkObject(request, document);
+    const { object, managedFields } = applyConfiguration(type, undefined, config, applying);
+    return createObject(context, request, object, { managedFields });
   }
   let patched: unknown;
+  let as: WriteAs = { manager: fieldManagerOf(request) };
   switch (contentType) {
     case patchTypes.merge:
       patched = mergePatch(current, document);
@@ -286,13 +349,15 @@ export async function patch(context: ApiContext, request: ResourceRequest): Prom
     case patchTypes.strategic:
       patched = strategicMergePatch(current, document);
       break;
-    default:
-      checkObject(request, structuredClone(document));
-      patched = applyPatch(current, document);
+    default: {
+      const applied = applyConfiguration(type, current, checkObject(request, structuredClone(document)), applying);
+      patched = applied.object;
+      as = { managedFields: applied.managedFields };
+    }
   }
   const next = checkObject(request, patched);
   const expected = next.metadata.resourceVersion;
-  return writeObject(context, request, current, next, expected || undefined);
+  return writeObject(context, request, current, next, expected || undefined, as);
 }
 
 interface DeleteOptions {
@@ -313,7 +378,8 @@ async function readDeleteOptions(request: ResourceRequest): Promise<DeleteOption
   return options;
 }
 
-function deleteOne(context: ApiContext, type: ResourceType, current: KubeObject, options: DeleteOptions): KubeObject {
+/** Deletes one object; `removedNow` when it left the store at once (no grace period, no finalizers). */
+function deleteOne(context: ApiContext, type: ResourceType, current: KubeObject, options: DeleteOptions): { object: KubeObject; removedNow: boolean } {
   const { store } = context;
   const { namespace, name } = current.metadata;
   const { uid, resourceVersion } = options.preconditions ?? {};
@@ -321,16 +387,28 @@ function deleteOne(context: ApiContext, type: ResourceType, current: KubeObject,
   if (resourceVersion && resourceVersion !== current.metadata.resourceVersion) {
     throw conflict(type, name, `Precondition failed: ResourceVersion in precondition: ${resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`);
   }
-  if (options.dryRun?.includes('All')) return current;
-  if (type === pods) return deletePod(context, current, options.gracePeriodSeconds);
-  if (type === namespaces) return deleteNamespace(context, current);
+  const pending = (object: KubeObject) => ({ object, removedNow: false });
+  if (options.dryRun?.includes('All')) return { object: current, removedNow: !current.metadata.finalizers?.length };
+  if (type === pods) return pending(deletePod(context, current, options.gracePeriodSeconds));
+  if (type === namespaces) return pending(deleteNamespace(context, current));
   if (current.metadata.finalizers?.length) {
-    if (current.metadata.deletionTimestamp) return current;
+    if (current.metadata.deletionTimestamp) return pending(current);
     current.metadata.deletionTimestamp = timestamp(context.now());
     current.metadata.deletionGracePeriodSeconds = 0;
-    return store.update(type, current);
+    return pending(store.update(type, current));
   }
-  return store.delete(type, namespace, name);
+  return { object: store.delete(type, namespace, name), removedNow: true };
+}
+
+/** What DELETE answers for an object removed at once when its registry does not return it (finalizeDelete). */
+function deletedStatus(type: ResourceType, object: KubeObject): unknown {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: { name: object.metadata.name, ...(type.group ? { group: type.group } : {}), kind: type.resource, uid: object.metadata.uid },
+  };
 }
 
 /** Deleting a terminating pod again with gracePeriodSeconds=0 removes it now (a force delete). */
@@ -372,7 +450,8 @@ export async function remove(context: ApiContext, request: ResourceRequest): Pro
   const current = context.store.get(request.type, request.namespace, request.name!);
   if (!current) throw notFound(request.type, request.name!);
   try {
-    return { code: 200, body: deleteOne(context, request.type, current, options) };
+    const { object, removedNow } = deleteOne(context, request.type, current, options);
+    return { code: 200, body: removedNow && !request.type.returnsDeletedObject ? deletedStatus(request.type, object) : object };
   } catch (error) {
     throw fromStoreError(error);
   }
@@ -384,7 +463,7 @@ export async function removeCollection(context: ApiContext, request: ResourceReq
   const deleted: KubeObject[] = [];
   for (const object of context.store.list(request.type, request.namespace, matches)) {
     try {
-      deleted.push(deleteOne(context, request.type, object, options));
+      deleted.push(deleteOne(context, request.type, object, options).object);
     } catch (error) {
       if (!(error instanceof StoreError && error.reason === 'NotFound')) throw fromStoreError(error);
     }

@@ -123,7 +123,66 @@ export function validate(object: KubeObject, previous?: KubeObject): StatusCause
     case 'Ingress':
       causes.push(...validateIngress(object));
       break;
+    case 'EndpointSlice':
+      causes.push(...validateEndpointSlice(object));
+      break;
+    case 'Endpoints':
+      causes.push(...validateEndpoints(object));
+      break;
   }
+  return causes;
+}
+
+const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/**
+ * ValidateNonSpecialIP of the real validation (core and discovery): endpoint addresses may not be
+ * unspecified, loopback or link-local. This is why a client cannot write the sandbox's own pod
+ * addresses (127.x.y.z) into an EndpointSlice; the sandbox's controllers write to the store directly.
+ */
+function nonSpecialIP(field: string, address: string): StatusCause[] {
+  const octets = address.split('.').map(Number);
+  if (!ipv4.test(address)) return /^[0-9a-fA-F:]+$/.test(address) && address.includes(':') ? [] : [invalidValue(field, address, 'must be a valid IP address')];
+  const [a, b, c] = octets as [number, number, number, number];
+  if (octets.every((o) => o === 0)) return [invalidValue(field, address, `may not be unspecified (${address})`)];
+  if (a === 127) return [invalidValue(field, address, 'may not be in the loopback range (127.0.0.0/8, ::1/128)')];
+  if (a === 169 && b === 254) return [invalidValue(field, address, 'may not be in the link-local range (169.254.0.0/16, fe80::/10)')];
+  if (a === 224 && b === 0 && c === 0) return [invalidValue(field, address, 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)')];
+  return [];
+}
+
+function validateEndpointSlice(slice: KubeObject): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const addressType = slice.addressType;
+  if (addressType === undefined || addressType === '') causes.push(required('addressType'));
+  else if (typeof addressType !== 'string' || !['IPv4', 'IPv6', 'FQDN'].includes(addressType)) causes.push(notSupported('addressType', addressType, ['FQDN', 'IPv4', 'IPv6']));
+  const endpoints = Array.isArray(slice.endpoints) ? (slice.endpoints as unknown[]) : [];
+  endpoints.forEach((endpoint, i) => {
+    const addresses = isObject(endpoint) && Array.isArray(endpoint.addresses) ? (endpoint.addresses as unknown[]) : [];
+    if (addresses.length === 0) causes.push(required(`endpoints[${i}].addresses`, 'must contain at least 1 address'));
+    addresses.forEach((address, j) => {
+      const field = `endpoints[${i}].addresses[${j}]`;
+      if (addressType === 'IPv4') {
+        if (typeof address !== 'string' || !ipv4.test(address)) causes.push(invalidValue(field, address, 'must be a valid IPv4 address'));
+        else causes.push(...nonSpecialIP(field, address));
+      }
+    });
+  });
+  return causes;
+}
+
+function validateEndpoints(endpoints: KubeObject): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const subsets = Array.isArray(endpoints.subsets) ? (endpoints.subsets as unknown[]) : [];
+  subsets.forEach((subset, i) => {
+    for (const list of ['addresses', 'notReadyAddresses']) {
+      const addresses = isObject(subset) && Array.isArray(subset[list]) ? (subset[list] as unknown[]) : [];
+      addresses.forEach((address, j) => {
+        const ip = isObject(address) ? address.ip : undefined;
+        causes.push(...nonSpecialIP(`subsets[${i}].${list}[${j}].ip`, typeof ip === 'string' ? ip : ''));
+      });
+    }
+  });
   return causes;
 }
 

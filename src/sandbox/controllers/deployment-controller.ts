@@ -6,6 +6,9 @@ import { podFromTemplate, templateHash } from './pod-template.js';
 import { WorkQueue, keyOf, splitKey } from './work-queue.js';
 
 const deployments = mustType('deployments');
+
+/** The field manager kube-controller-manager's controllers write as. */
+export const controllerManager = 'kube-controller-manager';
 const pods = mustType('pods');
 
 interface DeploymentSpec {
@@ -88,7 +91,7 @@ export class DeploymentController {
     if (spec.strategy?.type === 'Recreate' && owned().some((pod) => pod.metadata.labels?.['pod-template-hash'] !== hash)) {
       this.terminate(old);
     } else {
-      for (let i = current.length; i < desired; i++) store.create(pods, podFromTemplate(deployment, template, hash));
+      for (let i = current.length; i < desired; i++) store.create(pods, podFromTemplate(deployment, template, hash), { manager: controllerManager });
       if (current.length > desired) this.terminate(pickForScaleDown(current, current.length - desired));
       // maxUnavailable 0: an old pod goes only once a new ready pod stands in for it.
       const readyCurrent = Math.min(desired, current.filter(isPodReady).length);
@@ -113,7 +116,7 @@ export class DeploymentController {
     this.revisions.set(uid, known);
     if (annotated === known.revision) return;
     deployment.metadata.annotations = { ...deployment.metadata.annotations, 'deployment.kubernetes.io/revision': String(known.revision) };
-    this.options.store.update(deployments, deployment, { expectedResourceVersion: deployment.metadata.resourceVersion });
+    this.options.store.update(deployments, deployment, { expectedResourceVersion: deployment.metadata.resourceVersion, manager: controllerManager });
   }
 
   private writeStatus(key: string, hash: string, desired: number, spec: DeploymentSpec): void {
@@ -165,7 +168,7 @@ export class DeploymentController {
       ...(desired - available > 0 ? { unavailableReplicas: desired - available } : {}),
       conditions,
     };
-    store.update(deployments, { ...deployment, status }, { subresource: 'status' });
+    store.update(deployments, { ...deployment, status }, { subresource: 'status', manager: controllerManager });
   }
 }
 

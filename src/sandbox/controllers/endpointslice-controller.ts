@@ -1,18 +1,17 @@
 import { mustType } from '../resource-types.js';
-import type { KubeObject } from '../store.js';
-import type { ControllerOptions } from './deployment-controller.js';
-import { isPodReady, isTerminating, matchesLabels } from './object-helpers.js';
+import type { KubeObject, WatchEvent } from '../store.js';
+import { controllerManager, type ControllerOptions } from './deployment-controller.js';
+import { isPodReady, isTerminating } from './object-helpers.js';
+import { ServiceMembers, selectorOf } from './service-members.js';
 import { WorkQueue, keyOf, splitKey } from './work-queue.js';
 
-const services = mustType('services');
-const pods = mustType('pods');
 const endpointSlices = mustType('endpointslices');
 
 export const serviceNameLabel = 'kubernetes.io/service-name';
 export const managedByLabel = 'endpointslice.kubernetes.io/managed-by';
 const managedBy = 'endpointslice-controller.k8s.io';
 
-interface ServicePort {
+export interface ServicePort {
   name?: string;
   protocol?: string;
   port: number;
@@ -26,63 +25,77 @@ interface Container {
 
 /**
  * The EndpointSlice controller: one slice per Service with a selector, listing the matching pods
- * that have an IP, with ready / serving / terminating as the real controller derives them.
+ * that have an IP, with ready / serving / terminating as the real controller derives them. It
+ * works from informer caches: a pod event requeues only the Services whose selector matches the
+ * pod (before or after the change), found through a selector index.
  */
 export class EndpointSliceController {
   private readonly queue: WorkQueue;
+  private readonly members: ServiceMembers;
+  /** namespace/service -> slice name -> slice, for the slices this controller manages. */
+  private readonly slices = new Map<string, Map<string, KubeObject>>();
+  /** namespace/slice -> namespace/service it was filed under. */
+  private readonly filedUnder = new Map<string, string>();
   private readonly unwatch: (() => void)[] = [];
 
   constructor(private readonly options: ControllerOptions) {
     this.queue = new WorkQueue('endpointslice-controller', (key) => this.reconcile(key));
+    this.members = new ServiceMembers(options.store);
   }
 
   start(): void {
     const { store } = this.options;
-    this.unwatch.push(store.watch(services, undefined, (event) => this.queue.add(keyOf(event.object.metadata.namespace, event.object.metadata.name))));
-    // A pod change may concern any Service of its namespace (labels can change), so all are requeued; the queue dedups.
-    this.unwatch.push(store.watch(pods, undefined, (event) => this.enqueueNamespace(event.object.metadata.namespace)));
+    const track = (event: WatchEvent): string | undefined => {
+      const slice = event.object;
+      const sliceKey = keyOf(slice.metadata.namespace, slice.metadata.name);
+      const before = this.filedUnder.get(sliceKey);
+      if (before !== undefined) {
+        const byName = this.slices.get(before);
+        if (byName?.delete(slice.metadata.name) && byName.size === 0) this.slices.delete(before);
+        this.filedUnder.delete(sliceKey);
+      }
+      const service = slice.metadata.labels?.[serviceNameLabel];
+      if (!service || slice.metadata.labels?.[managedByLabel] !== managedBy) return before;
+      const key = keyOf(slice.metadata.namespace, service);
+      if (event.type !== 'DELETED') {
+        let byName = this.slices.get(key);
+        if (!byName) this.slices.set(key, (byName = new Map<string, KubeObject>()));
+        byName.set(slice.metadata.name, slice);
+        this.filedUnder.set(sliceKey, key);
+      }
+      return key;
+    };
     this.unwatch.push(
       store.watch(endpointSlices, undefined, (event) => {
-        const service = event.object.metadata.labels?.[serviceNameLabel];
-        if (service && event.object.metadata.labels?.[managedByLabel] === managedBy) this.queue.add(keyOf(event.object.metadata.namespace, service));
+        const key = track(event);
+        if (key) this.queue.add(key);
       }),
     );
-    for (const service of store.list(services)) this.queue.add(keyOf(service.metadata.namespace, service.metadata.name));
+    for (const slice of store.list(endpointSlices)) track({ type: 'ADDED', object: slice });
+    this.members.start((key) => this.queue.add(key));
   }
 
   stop(): void {
     for (const unwatch of this.unwatch.splice(0)) unwatch();
+    this.members.stop();
     this.queue.stop();
-  }
-
-  private enqueueNamespace(namespace: string | undefined): void {
-    for (const service of this.options.store.list(services, namespace, hasSelector)) this.queue.add(keyOf(namespace, service.metadata.name));
   }
 
   private reconcile(key: string): void {
     const { store } = this.options;
-    const [namespace, name] = splitKey(key);
-    const service = store.get(services, namespace, name);
-    const slices = store.list(
-      endpointSlices,
-      namespace,
-      (slice) => slice.metadata.labels?.[serviceNameLabel] === name && slice.metadata.labels?.[managedByLabel] === managedBy,
-    );
+    const [namespace] = splitKey(key);
+    const service = this.members.service(key);
+    const slices = [...(this.slices.get(key)?.values() ?? [])].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     if (!service) {
       for (const slice of slices) store.delete(endpointSlices, namespace, slice.metadata.name);
       return;
     }
     // As the real controller: Services without a selector are left to whoever manages their slices.
-    if (!hasSelector(service)) return;
-    const selector = (service.spec as { selector: Record<string, string> }).selector;
-    const members = store.list(pods, namespace, (pod) => {
-      const status = pod.status as { podIP?: string; phase?: string } | undefined;
-      return matchesLabels(selector, pod.metadata.labels) && !!status?.podIP && status.phase !== 'Succeeded' && status.phase !== 'Failed';
-    });
-    const desired = desiredSlice(service, members);
+    if (!selectorOf(service)) return;
+    const desired = desiredSlice(service, this.members.members(service));
     const [first, ...extra] = slices;
     if (!first) {
-      store.create(endpointSlices, desired);
+      store.create(endpointSlices, desired, { manager: controllerManager });
     } else {
       store.update(endpointSlices, {
         ...first,
@@ -90,15 +103,10 @@ export class EndpointSliceController {
         addressType: desired.addressType,
         endpoints: desired.endpoints,
         ports: desired.ports,
-      });
+      }, { manager: controllerManager });
     }
     for (const slice of extra) store.delete(endpointSlices, namespace, slice.metadata.name);
   }
-}
-
-function hasSelector(service: KubeObject): boolean {
-  const selector = (service.spec as { selector?: Record<string, string> | null } | undefined)?.selector;
-  return !!selector && Object.keys(selector).length > 0;
 }
 
 function desiredSlice(service: KubeObject, members: KubeObject[]): KubeObject {
@@ -136,7 +144,7 @@ function desiredSlice(service: KubeObject, members: KubeObject[]): KubeObject {
   };
 }
 
-function resolveTargetPort(port: ServicePort, pod: KubeObject): number | undefined {
+export function resolveTargetPort(port: ServicePort, pod: KubeObject): number | undefined {
   const target = port.targetPort ?? port.port;
   if (typeof target === 'number') return target;
   if (/^\d+$/.test(target)) return Number(target);

@@ -1,5 +1,6 @@
 import { mustType } from '../resource-types.js';
 import { timestamp, type KubeObject, type Store } from '../store.js';
+import { appContractOf, type AppContract } from '../data-plane/app-contract.js';
 import { PodServer } from '../data-plane/pod-server.js';
 import { LoopbackAllocator } from './loopback-allocator.js';
 import { isTerminating } from './object-helpers.js';
@@ -9,6 +10,8 @@ const pods = mustType('pods');
 
 export const readyAfterAnnotation = 'sandbox.cutover.dev/ready-after-ms';
 export const neverReadyAnnotation = 'sandbox.cutover.dev/never-ready';
+/** On a pod template: that many pods of each revision (owner and pod-template-hash) never turn Ready. */
+export const unreadyPodsAnnotation = 'sandbox.cutover.dev/unready-pods';
 
 export interface KubeletOptions {
   store: Store;
@@ -32,6 +35,10 @@ interface Container {
 interface PodRuntime {
   uid: string;
   server: PodServer;
+  contract: AppContract;
+  /** Pods of one Deployment revision share a group; `unready-pods` holds that many of them unready. */
+  group: string;
+  heldUnready?: boolean;
   address?: string;
   readyTimer?: NodeJS.Timeout;
   graceTimer?: NodeJS.Timeout;
@@ -91,14 +98,14 @@ export class Kubelet {
 
   private startPod(key: string, pod: KubeObject): void {
     const container = ((pod.spec as { containers?: Container[] } | undefined)?.containers ?? [])[0];
-    const version = container?.env?.find((e) => e.name === 'APP_VERSION')?.value
-      ?? pod.metadata.labels?.['app.kubernetes.io/version']
-      ?? pod.metadata.labels?.version
-      ?? 'unknown';
     const port = container?.ports?.[0]?.containerPort ?? 8080;
+    const contract = appContractOf(pod);
+    const owner = pod.metadata.ownerReferences?.find((ref) => ref.controller)?.uid ?? pod.metadata.uid;
     const runtime: PodRuntime = {
       uid: pod.metadata.uid ?? '',
-      server: new PodServer({ version, pod: pod.metadata.name, region: this.options.region }),
+      server: new PodServer({ pod: pod.metadata.name, region: this.options.region, contract }),
+      contract,
+      group: `${owner ?? ''}/${pod.metadata.labels?.['pod-template-hash'] ?? ''}`,
       stopped: false,
     };
     this.runtimes.set(key, runtime);
@@ -150,11 +157,27 @@ export class Kubelet {
       return;
     }
     if (pod.metadata.annotations?.[neverReadyAnnotation] === 'true') return;
+    // The readiness probe gets a 404 from an app that does not serve its path: never Ready.
+    if (runtime.contract.healthPath !== undefined && !runtime.contract.serves(runtime.contract.healthPath)) return;
+    if (this.holdsUnready(runtime, pod)) return;
     const annotated = Number(pod.metadata.annotations?.[readyAfterAnnotation]);
     const delay = Number.isFinite(annotated) && annotated >= 0 ? annotated : this.options.readyDelayMs;
     runtime.readyTimer = setTimeout(() => {
       if (!runtime.stopped && !runtime.graceTimer) this.writeStatus(key, runtime, true);
     }, delay);
+  }
+
+  /** Keeps this pod unready when fewer than `unready-pods` pods of its revision are held so far. */
+  private holdsUnready(runtime: PodRuntime, pod: KubeObject): boolean {
+    const wanted = Number(pod.metadata.annotations?.[unreadyPodsAnnotation] ?? 0);
+    if (!Number.isInteger(wanted) || wanted <= 0) return false;
+    let held = 0;
+    for (const other of this.runtimes.values()) {
+      if (other.group === runtime.group && other.heldUnready && !other.stopped && !other.graceTimer) held++;
+    }
+    if (held >= wanted) return false;
+    runtime.heldUnready = true;
+    return true;
   }
 
   private writeStatus(key: string, runtime: PodRuntime, ready: boolean): KubeObject | undefined {
@@ -195,7 +218,7 @@ export class Kubelet {
       })),
       qosClass: previous.qosClass ?? 'BestEffort',
     };
-    return store.update(pods, { ...pod, status }, { subresource: 'status' });
+    return store.update(pods, { ...pod, status }, { subresource: 'status', manager: 'kubelet' });
   }
 
   /** Grace period over: the container exits, the pod object goes away. */

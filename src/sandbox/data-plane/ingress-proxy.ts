@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Store } from '../store.js';
+import { IngressMetrics } from './ingress-metrics.js';
 import { ProxyView, type Upstream } from './proxy-view.js';
 import { RouteTable, pickBackend } from './route-table.js';
 
@@ -11,10 +12,14 @@ export interface IngressProxyOptions {
   proxySyncDelayMs: number;
   host?: string;
   port?: number;
+  /** Port of the metrics listener (ingress-nginx's 10254): `GET /metrics`, `GET /healthz`. Default: a free one. */
+  metricsPort?: number;
 }
 
 export interface IngressProxy {
   url: string;
+  /** `http://127.0.0.1:<port>/metrics`: per-route request counters and latency histograms. */
+  metricsUrl: string;
   close(): Promise<void>;
 }
 
@@ -31,14 +36,15 @@ export async function startIngressProxy(options: IngressProxyOptions): Promise<I
   routes.start();
   view.start();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 512, timeout: 30_000, scheduling: 'lifo' });
+  const metrics = new IngressMetrics(region);
 
   const reply = (res: http.ServerResponse, status: number, body: string) => {
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-sandbox-region': region });
     res.end(body);
   };
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse, upstream: Upstream, headers: http.OutgoingHttpHeaders, attempt: number) => {
-    const upstreamReq = http.request({ host: upstream.host, port: upstream.port, method: req.method, path: req.url, headers, agent });
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, upstream: Upstream, path: string, headers: http.OutgoingHttpHeaders, attempt: number) => {
+    const upstreamReq = http.request({ host: upstream.host, port: upstream.port, method: req.method, path, headers, agent });
     upstreamReq.on('response', (upstreamRes) => {
       const raw = upstreamRes.rawHeaders;
       const out: string[] = [];
@@ -53,7 +59,7 @@ export async function startIngressProxy(options: IngressProxyOptions): Promise<I
       // A keep-alive connection the pod closed just as we reused it: retry once on a fresh one,
       // for requests without a body only, as proxies do for idempotent requests.
       if (upstreamReq.reusedSocket && attempt === 0 && (req.method === 'GET' || req.method === 'HEAD') && !res.headersSent) {
-        forward(req, res, upstream, headers, 1);
+        forward(req, res, upstream, path, headers, 1);
         return;
       }
       if (!res.headersSent) reply(res, 502, `502 Bad Gateway: upstream ${upstream.label} failed (${error.code ?? error.message})\n`);
@@ -81,6 +87,13 @@ export async function startIngressProxy(options: IngressProxyOptions): Promise<I
       return;
     }
     const backend = pickBackend(route);
+    const started = performance.now();
+    res.once('close', () => {
+      // nginx logs 499 when the client went away before the answer was sent.
+      const status = res.writableFinished ? String(res.statusCode) : '499';
+      const labels = { status, method: req.method ?? 'GET', path: route.pathLabel, namespace: route.object.namespace, ingress: route.object.name, service: backend.service, canary: '', host };
+      metrics.observe(labels, (performance.now() - started) / 1000);
+    });
     const pool = view.pool(backend.namespace, backend.service, backend.port);
     if (!pool || pool.upstreams.length === 0) {
       reply(res, 503, `503 Service Unavailable: no ready endpoints for service ${backend.namespace}/${backend.service}\n`);
@@ -94,7 +107,9 @@ export async function startIngressProxy(options: IngressProxyOptions): Promise<I
     headers['x-forwarded-for'] = req.socket.remoteAddress;
     headers['x-forwarded-host'] = hostHeader;
     headers['x-forwarded-proto'] = 'http';
-    forward(req, res, upstream, headers, 0);
+    // Routes pass the path on as it came, unless the route rewrites it (the query string is kept).
+    const upstreamPath = route.rewrite ? route.rewrite(path) + (query === -1 ? '' : url.slice(query)) : url;
+    forward(req, res, upstream, upstreamPath, headers, 0);
   });
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 61_000;
@@ -108,15 +123,44 @@ export async function startIngressProxy(options: IngressProxyOptions): Promise<I
   });
   const { address, port } = server.address() as AddressInfo;
 
+  const metricsServer = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const body = path === '/metrics' ? metrics.render() : path === '/healthz' ? 'ok' : '404 page not found\n';
+    const type = path === '/metrics' ? 'text/plain; version=0.0.4; charset=utf-8' : 'text/plain; charset=utf-8';
+    res.writeHead(path === '/metrics' || path === '/healthz' ? 200 : 404, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      metricsServer.once('error', reject);
+      metricsServer.listen(options.metricsPort ?? 0, options.host ?? '127.0.0.1', () => {
+        metricsServer.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    server.close();
+    routes.stop();
+    view.stop();
+    throw error;
+  }
+  const metricsAddress = metricsServer.address() as AddressInfo;
+
   return {
     url: `http://${address}:${port}`,
+    metricsUrl: `http://${metricsAddress.address}:${metricsAddress.port}/metrics`,
     close: async () => {
       routes.stop();
       view.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await Promise.all(
+        [server, metricsServer].map(
+          (listener) =>
+            new Promise<void>((resolve) => {
+              listener.close(() => resolve());
+              listener.closeAllConnections();
+            }),
+        ),
+      );
       agent.destroy();
     },
   };

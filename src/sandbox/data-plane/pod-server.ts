@@ -1,30 +1,40 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AppContract } from './app-contract.js';
 
 export interface PodServerIdentity {
-  version: string;
   pod: string;
   region: string;
+  contract: AppContract;
 }
+
+const notFound = '404 page not found\n';
 
 /**
  * The workload of every sandbox pod: a real HTTP server on the pod's own loopback address that
- * answers every path with 200 and names its version, pod and region.
+ * answers the paths its app contract serves with 200 and `{version, pod, region, path}` (plus the
+ * version header where the app sends one), and every other path with 404.
  */
 export class PodServer {
   private readonly server: http.Server;
   private closing: Promise<void> | undefined;
 
   constructor(identity: PodServerIdentity) {
-    const prefix = `{"version":${JSON.stringify(identity.version)},"pod":${JSON.stringify(identity.pod)},"region":${JSON.stringify(identity.region)},"path":`;
+    const { contract } = identity;
+    const prefix = `{"version":${JSON.stringify(contract.version)},"pod":${JSON.stringify(identity.pod)},"region":${JSON.stringify(identity.region)},"path":`;
     this.server = http.createServer((req, res) => {
-      const body = `${prefix}${JSON.stringify(req.url ?? '/')}}`;
-      res.writeHead(200, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-        'x-app-version': identity.version,
-      });
-      res.end(body);
+      const url = req.url ?? '/';
+      const query = url.indexOf('?');
+      const path = query === -1 ? url : url.slice(0, query);
+      if (!contract.serves(path)) {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(notFound), 'x-content-type-options': 'nosniff' });
+        res.end(notFound);
+      } else {
+        const body = `${prefix}${JSON.stringify(url)}}`;
+        const header = contract.versionHeaderFor(path);
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(header ? { [header[0]]: header[1] } : {}) });
+        res.end(body);
+      }
       // Drain any request body so the keep-alive connection stays usable.
       req.resume();
     });

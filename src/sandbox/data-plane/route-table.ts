@@ -17,12 +17,22 @@ export interface Route {
   exact: boolean;
   /** Exact: the path. Prefix: the path without its trailing slash ('' for '/'). */
   path: string;
+  /** ingress-nginx regex location (`~* ^<path>`): set when the host's Ingresses ask for regex paths. */
+  regex?: RegExp;
+  /** The path sent upstream for a request path, when the route rewrites it. */
+  rewrite?: (path: string) => string;
   backends: Backend[];
   totalWeight: number;
   turn: number;
   /** Where the route came from, for diagnostics. */
   source: string;
+  /** The Ingress or HTTPRoute and its path as written: the `ingress`, `namespace` and `path` metric labels. */
+  object: { namespace: string; name: string };
+  pathLabel: string;
 }
+
+export const rewriteTargetAnnotation = 'nginx.ingress.kubernetes.io/rewrite-target';
+export const useRegexAnnotation = 'nginx.ingress.kubernetes.io/use-regex';
 
 interface IngressBackend {
   service?: { name: string; port?: { number?: number; name?: string } };
@@ -33,10 +43,15 @@ interface IngressSpec {
   rules?: { host?: string; http?: { paths?: { path?: string; pathType?: string; backend: IngressBackend }[] } }[];
 }
 
+interface UrlRewrite {
+  path?: { type?: string; replacePrefixMatch?: string; replaceFullPath?: string };
+}
+
 interface HttpRouteSpec {
   hostnames?: string[];
   rules?: {
     matches?: { path?: { type?: string; value?: string } }[];
+    filters?: { type?: string; urlRewrite?: UrlRewrite }[];
     backendRefs?: { name: string; namespace?: string; port?: number; weight?: number; kind?: string; group?: string }[];
   }[];
 }
@@ -84,14 +99,19 @@ export class RouteTable {
   private first(path: string, hostMatches: (route: Route) => boolean): Route | null {
     for (const route of this.routes ?? []) {
       if (!hostMatches(route)) continue;
-      if (route.exact ? path === route.path : path === route.path || path.startsWith(route.path + '/') || route.path === '') return route;
+      if (route.regex) {
+        if (route.regex.test(path)) return route;
+      } else if (route.exact ? path === route.path : path === route.path || path.startsWith(route.path + '/') || route.path === '') return route;
     }
     return null;
   }
 
   private build(): Route[] {
     const routes: Route[] = [];
-    for (const ingress of this.store.list(ingresses)) routes.push(...ingressRoutes(ingress));
+    const all = this.store.list(ingresses);
+    // ingress-nginx: rewrite-target or use-regex on any Ingress of a host makes every path of that host a regex.
+    const regexHosts = new Set(all.filter(wantsRegex).flatMap((ingress) => hostsOf(ingress)));
+    for (const ingress of all) routes.push(...ingressRoutes(ingress, regexHosts));
     for (const httpRoute of this.store.list(httpRoutes)) routes.push(...httpRouteRoutes(httpRoute));
     // Longest path first; Exact before prefix at equal length; catch-all default backends last.
     return routes
@@ -106,29 +126,94 @@ function rank(route: Route): number {
   return route.path.length * 2 + (route.exact ? 1 : 0);
 }
 
-function route(hosts: string[], exact: boolean, path: string, backends: Backend[], source: string): Route {
+function route(object: KubeObject, hosts: string[], exact: boolean, path: string, backends: Backend[], source: string): Route {
   const normalized = exact ? path : path.replace(/\/+$/, '');
-  return { hosts, exact, path: normalized, backends, totalWeight: backends.reduce((sum, b) => sum + b.weight, 0), turn: 0, source };
+  return {
+    hosts,
+    exact,
+    path: normalized,
+    backends,
+    totalWeight: backends.reduce((sum, b) => sum + b.weight, 0),
+    turn: 0,
+    source,
+    object: { namespace: object.metadata.namespace ?? '', name: object.metadata.name },
+    pathLabel: path,
+  };
 }
 
-function ingressRoutes(ingress: KubeObject): Route[] {
+const wantsRegex = (ingress: KubeObject): boolean =>
+  ingress.metadata.annotations?.[rewriteTargetAnnotation] !== undefined || ingress.metadata.annotations?.[useRegexAnnotation] === 'true';
+
+/** The hosts of an Ingress's rules; `_` stands for rules without a host (ingress-nginx's catch-all server). */
+function hostsOf(ingress: KubeObject): string[] {
+  return ((ingress.spec ?? {}) as IngressSpec).rules?.map((rule) => rule.host ?? '_') ?? [];
+}
+
+/**
+ * An ingress-nginx regex location: the path as a case-insensitive regular expression anchored at
+ * the start (`location ~* "^<path>"`). With `rewrite-target`, the whole path is replaced by the
+ * target, `$1`..`$9` standing for the capture groups (`rewrite (?i)<path> <target> break;`).
+ */
+function regexLocation(path: string, target: string | undefined): Pick<Route, 'regex' | 'rewrite'> {
+  let regex: RegExp;
+  try {
+    regex = new RegExp(`^${path}`, 'i');
+  } catch {
+    // nginx would refuse the configuration; the sandbox matches nothing on that path.
+    regex = /(?!)/;
+  }
+  if (target === undefined) return { regex };
+  return {
+    regex,
+    rewrite: (requestPath) => {
+      const match = regex.exec(requestPath);
+      return match ? target.replace(/\$(\d)/g, (_, n: string) => match[Number(n)] ?? '') : requestPath;
+    },
+  };
+}
+
+function ingressRoutes(ingress: KubeObject, regexHosts: Set<string>): Route[] {
   const namespace = ingress.metadata.namespace ?? '';
   const spec = (ingress.spec ?? {}) as IngressSpec;
   const source = `ingress ${namespace}/${ingress.metadata.name}`;
+  const target = ingress.metadata.annotations?.[rewriteTargetAnnotation];
   const toBackend = (backend: IngressBackend): Backend[] =>
     backend.service ? [{ namespace, service: backend.service.name, port: backend.service.port?.number ?? backend.service.port?.name ?? 80, weight: 1 }] : [];
   const routes: Route[] = [];
   for (const rule of spec.rules ?? []) {
     for (const path of rule.http?.paths ?? []) {
       const backends = toBackend(path.backend);
-      if (backends.length) routes.push(route(rule.host ? [rule.host] : [], path.pathType === 'Exact', path.path ?? '/', backends, source));
+      if (!backends.length) continue;
+      const exact = path.pathType === 'Exact';
+      const made = route(ingress, rule.host ? [rule.host] : [], exact, path.path ?? '/', backends, source);
+      if (!exact && regexHosts.has(rule.host ?? '_')) Object.assign(made, regexLocation(path.path ?? '/', target));
+      routes.push(made);
     }
   }
   if (spec.defaultBackend) {
     const backends = toBackend(spec.defaultBackend);
-    if (backends.length) routes.push(route([], false, '/', backends, `${source} defaultBackend`));
+    if (backends.length) routes.push(route(ingress, [], false, '/', backends, `${source} defaultBackend`));
   }
   return routes;
+}
+
+/**
+ * A rule's URLRewrite filter (Gateway API v1): ReplacePrefixMatch swaps the matched prefix for the
+ * replacement (per the spec's table: `/foo/bar`, prefix `/foo`, `/xyz` or `/xyz/` -> `/xyz/bar`;
+ * replacement `` or `/` -> `/bar`), ReplaceFullPath replaces the whole path.
+ */
+function urlRewrite(filters: { type?: string; urlRewrite?: UrlRewrite }[] | undefined, match: { type: string; prefix: string }): Route['rewrite'] {
+  const path = filters?.find((filter) => filter.type === 'URLRewrite')?.urlRewrite?.path;
+  if (path?.type === 'ReplaceFullPath' && path.replaceFullPath !== undefined) {
+    const full = path.replaceFullPath;
+    return () => full;
+  }
+  if (path?.type === 'ReplacePrefixMatch' && path.replacePrefixMatch !== undefined && match.type === 'PathPrefix') {
+    const prefix = match.prefix.replace(/\/+$/, '');
+    const replacement = path.replacePrefixMatch.replace(/\/+$/, '');
+    return (requestPath) => replacement + requestPath.slice(prefix.length) || '/';
+  }
+  return undefined;
 }
 
 function httpRouteRoutes(httpRoute: KubeObject): Route[] {
@@ -144,7 +229,11 @@ function httpRouteRoutes(httpRoute: KubeObject): Route[] {
     for (const match of rule.matches?.length ? rule.matches : [{}]) {
       const type = match.path?.type ?? 'PathPrefix';
       if (type !== 'PathPrefix' && type !== 'Exact') continue;
-      routes.push(route(spec.hostnames ?? [], type === 'Exact', match.path?.value ?? '/', backends, source));
+      const value = match.path?.value ?? '/';
+      const made = route(httpRoute, spec.hostnames ?? [], type === 'Exact', value, backends, source);
+      const rewrite = urlRewrite(rule.filters, { type, prefix: value });
+      if (rewrite) made.rewrite = rewrite;
+      routes.push(made);
     }
   }
   return routes;
