@@ -69,6 +69,17 @@ export const policySchema = z
       })
       .optional(),
     lockTtlSeconds: z.number().min(5, 'must be at least 5 seconds').default(60),
+    verify: z
+      .strictObject({
+        /**
+         * How a switched region's traffic is sampled: `ingress` (through each region's liveUrl),
+         * `service-proxy` (through the API server's service proxy: no route to the ingress needed;
+         * RBAC services/proxy get) or `endpoints` (EndpointSlices only, traffic not sampled).
+         * Default: ingress where a region has a liveUrl, else service-proxy.
+         */
+        via: z.enum(['ingress', 'service-proxy', 'endpoints']).optional(),
+      })
+      .prefault({}),
   })
   .prefault({});
 
@@ -104,8 +115,8 @@ const regionSchema = z
     kubeconfig: z.string().min(1).optional(),
     context: z.string().min(1).optional(),
     namespace: z.string().regex(dnsLabel, 'must be a Kubernetes namespace name (DNS-1123 label)'),
-    /** Where this region's live traffic can be sampled (its ingress or gateway). */
-    liveUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+    /** Where this region's live traffic can be sampled (its ingress or gateway); absent: verification goes through the service proxy. */
+    liveUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
     /** Host header to send with samples, when the ingress routes by host. */
     liveHost: z.string().regex(hostPattern, 'must be a host name').optional(),
   })
@@ -134,6 +145,9 @@ const environmentSchema = z
     env.regions.forEach((region, index) => {
       if (seen.has(region.name)) ctx.addIssue({ code: 'custom', path: ['regions', index, 'name'], message: `region "${region.name}" is listed twice` });
       seen.add(region.name);
+      if (env.policy.verify.via === 'ingress' && region.liveUrl === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['regions', index, 'liveUrl'], message: 'Required when policy.verify.via is ingress: the URL of this region\'s ingress or gateway that cutover samples' });
+      }
     });
     const gated = env.slack.approvals.gated ?? (env.protected ? ['deploy', 'promote'] : []);
     const { approvers } = env.slack.approvals;
@@ -202,6 +216,12 @@ const appSchema = z
       .string()
       .regex(/^\/([A-Za-z0-9._~-]+\/)*\{version\}\/$/, 'must be a path ending in "/{version}/", e.g. /{version}/ or /_v/{version}/')
       .default('/{version}/'),
+    /**
+     * Version routes strip their prefix, so the app's pods receive `/healthz` for `/v42/healthz`:
+     * a Gateway API URLRewrite (ReplacePrefixMatch) filter, or for Ingress ingress-nginx's
+     * rewrite-target with a regex path. Default false: the app serves `/<version>/...` itself.
+     */
+    stripVersionPrefix: z.boolean().default(false),
     slack: z
       .strictObject({
         /** Channels bound to this app: there `/release promote v42` needs no app name. */

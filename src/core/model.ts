@@ -26,6 +26,11 @@ export interface AppSpec {
   versionPattern?: string | undefined;
   /** Path template of the version routes, `/{version}/` when absent. */
   versionPath?: string | undefined;
+  /**
+   * The version routes strip their path prefix, so pods receive `/healthz` for `/v42/healthz`
+   * (Gateway API URLRewrite ReplacePrefixMatch; for Ingress, ingress-nginx's rewrite-target).
+   */
+  stripVersionPrefix?: boolean | undefined;
 }
 
 /** One installed version in one region, as observed. */
