@@ -7,7 +7,8 @@
 # this file's shape (stages, what the runtime stage copies, non-root user, entry command) instead,
 # and test/deploy/build.test.ts builds dist/ and runs it with plain node.
 
-# Stage 1: compile. `npm run build` type-checks and emits nothing on a type error (noEmitOnError).
+# Stage 1: compile. `npm run build` type-checks and emits nothing on a type error (noEmitOnError),
+# then bundles the CLI into dist/cli/ (scripts/bundle-cli.mjs).
 # --ignore-scripts: `prepare` would build before the sources are copied.
 # Node 24: an LTS line (supported to April 2028); package.json "engines" names 22 and 24.
 FROM node:24-bookworm-slim AS build
@@ -17,6 +18,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY jobs ./jobs
+COPY scripts ./scripts
 RUN npm run build
 
 # Stage 2: production dependencies only, from the lockfile (no tsx, TypeScript or test tools).

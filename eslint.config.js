@@ -22,7 +22,7 @@ export default tseslint.config(
   },
   {
     // Plain JavaScript run before any build: outside the TypeScript project, so no type-aware rules.
-    files: ['bin/**/*.js'],
+    files: ['bin/**/*.js', 'scripts/**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly' } },
   },

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// `cutover`: the compiled CLI in dist/, under plain node. `npm ci` builds dist/ (the `prepare`
-// script) and `npm run build` refreshes it. In a checkout whose dist/ is missing or older than a
-// source file, the sources run through tsx (a devDependency) instead, so an edit is never answered
-// by a stale build. The image ships dist/ without src/ and without tsx.
+// `cutover`: the compiled CLI (dist/cli/, bundled by scripts/bundle-cli.mjs), under plain node.
+// `npm ci` builds dist/ (the `prepare` script) and `npm run build` refreshes it. In a checkout
+// whose dist/ is missing or older than a source file, the sources run through tsx (a
+// devDependency) instead, so an edit is never answered by a stale build. The image ships dist/
+// without src/ and without tsx.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import module from 'node:module';
 
@@ -11,7 +12,7 @@ import module from 'node:module';
 module.enableCompileCache?.();
 
 const root = new URL('../', import.meta.url);
-const compiled = new URL('dist/src/cli.js', root);
+const compiled = new URL('dist/cli/cli.js', root);
 
 const { main } = isBuildCurrent() ? await import(compiled.href) : await fromSources();
 await main();
