@@ -16,7 +16,7 @@ const allowed: Record<Room, { rooms: Room[]; packages: RegExp }> = {
   release: { rooms: ['core', 'kube', 'observability'], packages: /^node:(http|https|timers\/promises|events|util|crypto)$/ },
   kube: { rooms: ['core', 'observability'], packages: /^(node:|@kubernetes\/client-node$)/ },
   core: { rooms: [], packages: /^$/ },
-  config: { rooms: ['core'], packages: /^(node:(fs|path|util)|zod$|yaml$)/ },
+  config: { rooms: ['core'], packages: /^(node:(fs|path|util)|zod$|yaml$|cron-parser$)/ },
   sandbox: { rooms: [], packages: /^(node:|yaml$|@slack\/)/ },
   // Logs, metrics and readiness: a shared leaf every I/O room may use; it imports nothing of the product.
   observability: { rooms: [], packages: /^(node:|pino$|prom-client$)/ },
