@@ -21,6 +21,9 @@ await build({
   platform: 'node',
   target: 'node20',
   logLevel: 'warning',
+  // Loaded from node_modules, not inlined: its URL parser requires Node's deprecated `punycode`,
+  // which Node 22+ warns about on stderr unless the require comes from inside node_modules.
+  external: ['node-fetch'],
   // CommonJS packages inside an ES module bundle call require() for Node's built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
 });
