@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defaultLabelKeys } from '../core/names.js';
 import { appRefusal } from '../core/version.js';
-import { cronRefusal } from './cron.js';
+import { cronRefusal, timeZoneRefusal } from './cron.js';
 import { reactionNameRefusal } from './reaction-names.js';
 
 /** The YAML schema. Objects are strict, so a misspelt key is reported instead of silently ignored. */
@@ -61,13 +61,15 @@ export const policySchema = z
     autoRollback: z.boolean().default(true),
     onRegionUnreachable: z.enum(['rollback', 'hold']).default('rollback'),
     retention: retentionSchema,
-    cleanupCron: z
+    cleanupCron: z.string().optional(),
+    /** IANA time zone the cleanup cron is read in (BullMQ's `tz`). */
+    cleanupTimezone: z
       .string()
-      .superRefine((cron, ctx) => {
-        const reason = cronRefusal(cron);
+      .superRefine((name, ctx) => {
+        const reason = timeZoneRefusal(name);
         if (reason) ctx.addIssue({ code: 'custom', message: reason });
       })
-      .optional(),
+      .default('UTC'),
     lockTtlSeconds: z.number().min(5, 'must be at least 5 seconds').default(60),
     verify: z
       .strictObject({
@@ -80,6 +82,12 @@ export const policySchema = z
         via: z.enum(['ingress', 'service-proxy', 'endpoints']).optional(),
       })
       .prefault({}),
+  })
+  // The cron is checked in its time zone, as BullMQ's scheduler will read it.
+  .superRefine((policy, ctx) => {
+    if (policy.cleanupCron === undefined || timeZoneRefusal(policy.cleanupTimezone)) return;
+    const reason = cronRefusal(policy.cleanupCron, policy.cleanupTimezone);
+    if (reason) ctx.addIssue({ code: 'custom', path: ['cleanupCron'], message: reason });
   })
   .prefault({});
 

@@ -20,7 +20,7 @@ const world = new World({
   },
   policy: { bakeSeconds: 0.3 },
   // A cleanup every second for the batch environment only.
-  batchPolicy: { bakeSeconds: 0, cleanupCron: '* * * * * *' },
+  batchPolicy: { bakeSeconds: 0, cleanupCron: '* * * * * *', cleanupTimezone: 'Asia/Kathmandu' },
   worker: { concurrency: 2 },
 });
 
@@ -112,6 +112,7 @@ describe('release jobs run by two worker processes', () => {
     expect(await world.liveVersions('tidy', 'batch')).toEqual({ 'eu-west': 'v3', 'us-east': 'v3' });
     const schedulers = await world.queue.getJobSchedulers();
     expect(schedulers.map((s) => s.key ?? s.id)).toEqual(['cleanup:tidy:batch']);
+    expect(schedulers[0]?.tz).toBe('Asia/Kathmandu');
   });
 
   it('an invalid job or one naming an unknown app fails at once, without retries', async () => {
