@@ -7,7 +7,7 @@ import { createReadiness } from './observability/readiness.js';
 import { createRedis, queueSettingsOf } from './queue/connection.js';
 import { versionsInUse } from './queue/in-use.js';
 import { createReleaseQueue } from './queue/release-queue.js';
-import { observeEnvironment, previewRelease } from './release/release.js';
+import { observeForStatus, previewRelease } from './release/release.js';
 import { createSlackApp, redisReadiness, type SlackBot } from './slack/app.js';
 import { errorText, structuredLog, type ReleaseReader, type SlackLog } from './slack/ports.js';
 import { kubeconfigProblem, redisProblem } from './wiring/preflight.js';
@@ -54,7 +54,7 @@ export function releaseReader(config: Config, clusters: ClusterDirectory, redis:
     },
     async status(appName, environmentName) {
       const { env, app } = resolve(appName, environmentName);
-      return observeEnvironment(env, app);
+      return observeForStatus(env, app);
     },
   };
 }

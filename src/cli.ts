@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from './config/errors.js';
@@ -139,6 +140,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return reportBadInput(error, io);
   }
 
+  // Log lines (JSON) go to stderr, so stdout stays the progress and result lines: at LOG_LEVEL
+  // when it is set, else only warnings and errors.
+  const { configureLogging } = await import('./observability/log.js');
+  configureLogging({
+    level: io.env.LOG_LEVEL !== undefined ? config.runtime.logLevel : 'warn',
+    secrets: config.runtime.secrets.values(),
+    base: { process: 'cli' },
+    destination: { write: (line: string) => io.err(line.trimEnd()) },
+  });
+
   try {
     const { defaultEnvironment, findApp, findEnvironment } = configs;
     const { app: appName, version } = resolveTarget(config, args, findApp);
@@ -148,16 +159,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       throw new BadInput(args.env !== undefined ? `unknown environment "${args.env}": known environments are ${known}` : `name an environment with --env (${known})`);
     }
     const appConfig = findApp(config, appName)!;
-    const { observeEnvironment, previewRelease, executeRelease } = await import('./release/release.js');
+    const { observeForStatus, previewRelease, executeRelease } = await import('./release/release.js');
     const clusters = io.clusters ?? new (await import('./wiring/release-environment.js')).ClusterDirectory();
     const { env, app } = clusters.environment(environment, appConfig);
-    const actor = `cli:${io.env.USER ?? 'unknown'}`;
+    const actor = actorOf(io.env);
 
     if (args.command === 'status') {
-      const states = await observeEnvironment(env, app);
+      const states = await observeForStatus(env, app);
       if (args.json) io.out(JSON.stringify({ app: app.name, environment: env.name, regions: states }));
       else for (const line of statusLines(states)) io.out(line);
-      return exitCodes.ok;
+      // The regions that answered are shown; one that did not makes the exit code say so.
+      return states.some((s) => s.unreachable !== undefined) ? exitCodes.failed : exitCodes.ok;
     }
     const request = { action: args.command, app, version, actor };
     if (args.command === 'cleanup' && !args.dryRun && !args.queue) {
@@ -213,6 +225,10 @@ export function statusLines(states: readonly RegionState[]): string[] {
   const split = splitDescription(states);
   if (split) lines.push(`WARNING: the regions serve different versions: ${split}`);
   for (const state of states) {
+    if (state.unreachable !== undefined) {
+      lines.push(`${state.region}: UNREACHABLE: ${state.unreachable}`);
+      continue;
+    }
     const outside = state.live?.changedOutside ? ' (switched without cutover)' : '';
     const live = state.live ? `live ${state.live.version ?? '(none)'}${outside}, previous ${state.live.previousVersion ?? '(none)'}` : 'not bootstrapped';
     lines.push(`${state.region}: ${live}`);
@@ -223,6 +239,29 @@ export function statusLines(states: readonly RegionState[]): string[] {
     if (state.versions.length === 0) lines.push('    (no versions installed)');
   }
   return lines;
+}
+
+/**
+ * Who a CLI release is recorded as: the CI system's user when a pipeline runs it (GitHub Actions,
+ * GitLab CI, CircleCI, Buildkite), else the OS user.
+ */
+export function actorOf(env: NodeJS.ProcessEnv, osUser: () => string = () => userInfo().username): string {
+  const ci: [string | undefined, string][] = [
+    [env.GITHUB_ACTOR, 'github'],
+    [env.GITLAB_USER_LOGIN, 'gitlab'],
+    [env.CIRCLE_USERNAME, 'circleci'],
+    [env.BUILDKITE_BUILD_CREATOR_EMAIL ?? env.BUILDKITE_BUILD_CREATOR, 'buildkite'],
+  ];
+  for (const [user, system] of ci) if (user) return `${system}:${user}`;
+  let name = env.USER ?? env.LOGNAME ?? env.USERNAME;
+  if (!name) {
+    try {
+      name = osUser();
+    } catch {
+      name = 'unknown';
+    }
+  }
+  return `cli:${name}`;
 }
 
 /** The `--queue` runner; BullMQ and ioredis are loaded only when a command asks for it. */

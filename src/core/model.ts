@@ -66,6 +66,8 @@ export interface LiveState {
 
 export interface RegionState {
   region: string;
+  /** Set when `status` could not read the region: why (the other fields are then empty). */
+  unreachable?: string;
   /** null: the live Service does not exist (not bootstrapped). */
   live: LiveState | null;
   liveRouteExists: boolean;

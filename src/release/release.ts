@@ -50,6 +50,16 @@ export async function observeEnvironment(environment: ReleaseEnvironment, app: A
   return Promise.all(environment.regions.map(({ target }) => target.cluster.observe(app)));
 }
 
+/** `status`: every region that answers, and the ones that do not, said as such (never a whole failure). */
+export async function observeForStatus(environment: ReleaseEnvironment, app: AppSpec): Promise<RegionState[]> {
+  const read = await Promise.allSettled(environment.regions.map(({ target }) => target.cluster.observe(app)));
+  return read.map((settled, index) =>
+    settled.status === 'fulfilled'
+      ? settled.value
+      : { region: environment.regions[index]!.name, unreachable: settled.reason instanceof Error ? settled.reason.message : String(settled.reason), live: null, liveRouteExists: false, versions: [] },
+  );
+}
+
 /**
  * The one observation of an attempt: every region, side by side. A region that cannot be read
  * fails the attempt (it is retried), except that a release holding at an unreachable region

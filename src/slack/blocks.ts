@@ -203,6 +203,7 @@ export function fullStatusMessages(states: readonly RegionState[], app: string, 
 
 function regionStatus(state: RegionState): string[] {
   const lines: string[] = [];
+  if (state.unreachable !== undefined) return [`*${escapeText(state.region)}*: ⚠️ could not be read: ${escapeText(state.unreachable)}`];
   if (state.live === null) {
     lines.push(`*${escapeText(state.region)}*: not bootstrapped (no live Service)`);
   } else {
