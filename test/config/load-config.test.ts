@@ -224,6 +224,26 @@ describe('${ENV} substitution', () => {
     data.apps.shop.env = { DB: value };
     expect(errorOf(() => parse(data)).message).toContain(expected);
   });
+
+  it('never shows a substituted value in an error line: it names the field and the variable', () => {
+    const data = minimal();
+    data.apps.shop.routing = '${ROUTING}';
+    data.apps.shop.healthPath = '${HEALTH}';
+    const message = errorOf(() => parse(data, { ROUTING: 's3cr3t-value-1234', HEALTH: 'also-secret-5678' })).message;
+    expect(message).not.toContain('s3cr3t-value-1234');
+    expect(message).not.toContain('also-secret-5678');
+    expect(message).toContain('apps.shop.routing');
+    expect(message).toContain('apps.shop.healthPath');
+  });
+
+  it.each(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'REDIS_PASSWORD', 'REDIS_URL'])('refuses a reference to cutover\'s own secret %s anywhere in the file, and never copies it', (name) => {
+    const data = minimal();
+    data.apps.shop.env = { LEAK: `\${${name}}` };
+    const secret = 'xoxb-0000-super-secret-value';
+    const message = errorOf(() => parse(data, { [name]: secret, SLACK_BOT_TOKEN: secret })).message;
+    expect(message).toContain(`apps.shop.env.LEAK: references \${${name}}, one of cutover's own secrets`);
+    expect(message).not.toContain(secret);
+  });
 });
 
 describe('runtime settings from the environment', () => {
