@@ -50,7 +50,7 @@ await promisify(execFile)(process.execPath, [path.join(root, 'node_modules/types
 const world = await startReleaseWorld({ sandbox: { regions: ['eu-west', 'us-east'], readyDelayMs: 50 } });
 try {
   await prepare(world, ['v1']);
-  const env = { ...process.env, CUTOVER_CONFIG: world.world.configPath };
+  const env = { ...process.env, CUTOVER_CONFIG: world.configPath };
   // Other work on the machine stretches wall times: the load averages go with the figures.
   const result: Record<string, unknown> = { runs, load_average_at_start: os.loadavg().map((l) => Math.round(l * 10) / 10) };
   const figures: Record<string, { help_ms: Stats; status_ms: Stats }> = {};
