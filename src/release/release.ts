@@ -9,6 +9,7 @@ import type { Action, Plan, PlanResult } from '../core/plan.js';
 import type { PlanPolicy } from '../core/policy.js';
 import { planCleanup } from '../core/retention.js';
 import { isKubeError } from '../kube/errors.js';
+import { notStarted } from './summarize.js';
 import { observeAfter, RunHeld, runPlan, type RegionTarget, type RunCursor, type RunnerPolicy } from './runner.js';
 
 /** An environment as the release code needs it: regions in promotion order, and its policy. */
@@ -168,16 +169,7 @@ export async function supersededResult(request: ReleaseRequest, environment: Rel
   const after = await observeAfter(names, { app: request.app, regions: new Map(environment.regions.map(({ name, target }) => [name, target])) });
   const result = refusedResult(request, environment, [reason]);
   result.outcome = 'superseded';
-  result.regions = names.map((region) => ({
-    region,
-    from: null,
-    to: null,
-    outcome: 'not-started',
-    timings: { patchMs: null, endpointsMs: null, dataPlaneMs: null, totalMs: 0 },
-    health: null,
-    detail: null,
-    after: after.get(region),
-  }));
+  result.regions = names.map((region) => ({ ...notStarted(region), after: after.get(region) }));
   return result;
 }
 

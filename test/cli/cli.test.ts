@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actorOf, runCli } from '../../src/cli.js';
-import { startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
+import { cliIn, startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
 
 let world: SandboxEnv;
 beforeAll(async () => {
@@ -14,12 +14,7 @@ afterAll(async () => {
   await world?.stop();
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: { CUTOVER_CONFIG: world.configPath }, clusters: world.clusters });
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => cliIn(world, ...argv);
 
 describe('cutover CLI', () => {
   it('prints usage with --help and exits 0; with no arguments exits 2', async () => {
