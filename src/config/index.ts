@@ -1,6 +1,7 @@
 export { toAppSpec } from './app-spec.js';
 export { ConfigError, formatIssue, type ConfigErrorCode, type ConfigIssue } from './errors.js';
 export {
+  accessFor,
   defaultConfigPath,
   defaultEnvironment,
   environmentsOf,
