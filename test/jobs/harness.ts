@@ -32,6 +32,8 @@ export interface WorldOptions {
   /** A second environment "batch" (namespace batch in every region) with this policy. */
   batchPolicy?: Record<string, unknown>;
   worker?: { concurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number; maxStalledCount?: number };
+  /** More settings of the production environment, e.g. `protected` and `slack.approvals`. */
+  production?: Record<string, unknown>;
 }
 
 /** A worker process, with every JSON line it printed. */
@@ -97,7 +99,7 @@ export class World {
     };
     const regions = (namespace: string) =>
       this.sandbox.regions.map((r) => ({ name: r.name, kubeconfig: this.sandbox.kubeconfigPath, context: r.name, namespace, liveUrl: r.ingressUrl }));
-    const environments: Record<string, unknown> = { production: { regions: regions('production'), policy } };
+    const environments: Record<string, unknown> = { production: { regions: regions('production'), policy, ...this.options.production } };
     if (this.options.batchPolicy) environments.batch = { regions: regions('batch'), policy: { ...policy, ...this.options.batchPolicy } };
     const apps = Object.fromEntries(
       Object.entries(this.options.apps).map(([name, app]) => [
