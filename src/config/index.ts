@@ -1,4 +1,5 @@
 export { toAppSpec } from './app-spec.js';
+export { ciContext, type CiContext } from './ci.js';
 export { ConfigError, formatIssue, type ConfigErrorCode, type ConfigIssue } from './errors.js';
 export {
   accessFor,

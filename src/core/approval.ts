@@ -381,6 +381,7 @@ function describeRequest(request: Pick<ApprovalRequest, 'action' | 'app' | 'vers
   return `${request.action} ${request.app}${request.version ? ` ${request.version}` : ''} in ${request.environment}`;
 }
 
-function commandOf(request: Pick<ApprovalRequest, 'action' | 'app' | 'version' | 'environment'>): string {
+/** The command that asks for `request`: `promote shop v42 --env production` (after `/release` or `cutover`). */
+export function commandOf(request: Pick<ApprovalRequest, 'action' | 'app' | 'version' | 'environment'>): string {
   return [request.action, request.app, request.version, `--env ${request.environment}`].filter((p) => p !== null).join(' ');
 }

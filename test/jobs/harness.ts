@@ -23,6 +23,8 @@ export interface AppOptions {
   /** Pod annotations only the worker processes' config has (the test's own setup installs without them). */
   workerPodAnnotations?: Record<string, string>;
   environments?: string[];
+  /** Slack channels bound to the app (`apps.<app>.slack.channels`). */
+  channels?: string[];
 }
 
 export interface WorldOptions {
@@ -112,6 +114,7 @@ export class World {
           terminationGracePeriodSeconds: 1,
           ...(forWorkers && app.workerPodAnnotations ? { podAnnotations: app.workerPodAnnotations } : {}),
           ...(app.environments ? { environments: app.environments } : { environments: ['production'] }),
+          ...(app.channels ? { slack: { channels: app.channels } } : {}),
         },
       ]),
     );
