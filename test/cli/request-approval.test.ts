@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { releaseReader } from '../../src/bot.js';
 import { runCli } from '../../src/cli.js';
@@ -68,10 +68,10 @@ beforeEach(() => {
 
 const ci = { GITHUB_ACTOR: 'ci-bot', GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'acme/shop', GITHUB_RUN_ID: '4242' };
 
-function cli(args: string[], env: Record<string, string> = {}) {
+function cli(args: string[], env: Record<string, string> = {}, configPath = world.configPath) {
   const out: string[] = [];
   const err: string[] = [];
-  const done = runCli([...args, '--config', world.configPath], { out: (l) => out.push(l), err: (l) => err.push(l), env: { ...slackEnv, ...ci, ...env }, queue: createQueueRunner() });
+  const done = runCli([...args, '--config', configPath], { out: (l) => out.push(l), err: (l) => err.push(l), env: { ...slackEnv, ...ci, ...env }, queue: createQueueRunner() });
   return { out, err, done };
 }
 
@@ -139,5 +139,16 @@ describe('refused at once, with exit 2', () => {
     expect(run.err.join('\n')).toMatch(message);
     expect(standIn.messages()).toEqual([]);
     expect(await world.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed'])).toEqual([]);
+  });
+
+  it('--request-approval with no --channel for an app bound to no channel', async () => {
+    const document = JSON.parse(await readFile(world.configPath, 'utf8')) as { apps: { shop: Record<string, unknown> } };
+    delete document.apps.shop.slack;
+    const path = `${world.configPath}.unbound.json`;
+    await writeFile(path, JSON.stringify(document));
+    const run = cli(['promote', 'shop', 'v3', '--env', 'production', '--queue', '--request-approval'], {}, path);
+    expect(await run.done).toBe(2);
+    expect(run.err.join('\n')).toContain('--request-approval needs a channel to post in: --channel <id>, or bind shop to one (apps.shop.slack.channels)');
+    expect(standIn.messages()).toEqual([]);
   });
 });
