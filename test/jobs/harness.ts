@@ -36,6 +36,8 @@ export interface WorldOptions {
   worker?: { concurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number; maxStalledCount?: number };
   /** More settings of the production environment, e.g. `protected` and `slack.approvals`. */
   production?: Record<string, unknown>;
+  /** More settings of the "batch" environment (created when this or `batchPolicy` is given). */
+  batch?: Record<string, unknown>;
 }
 
 /** A worker process, with every JSON line it printed. */
@@ -73,7 +75,7 @@ export class World {
       proxySyncDelayMs: 50,
       graceScale: 0.1,
       kubeconfigPath: path.join(dir, 'kubeconfig'),
-      ...(this.options.batchPolicy ? { extraNamespaces: ['batch'] } : {}),
+      ...(this.options.batchPolicy || this.options.batch ? { extraNamespaces: ['batch'] } : {}),
       ...this.options.sandbox,
     });
     const document = this.document(true);
@@ -102,7 +104,7 @@ export class World {
     const regions = (namespace: string) =>
       this.sandbox.regions.map((r) => ({ name: r.name, kubeconfig: this.sandbox.kubeconfigPath, context: r.name, namespace, liveUrl: r.ingressUrl }));
     const environments: Record<string, unknown> = { production: { regions: regions('production'), policy, ...this.options.production } };
-    if (this.options.batchPolicy) environments.batch = { regions: regions('batch'), policy: { ...policy, ...this.options.batchPolicy } };
+    if (this.options.batchPolicy || this.options.batch) environments.batch = { regions: regions('batch'), policy: { ...policy, ...this.options.batchPolicy }, ...this.options.batch };
     const apps = Object.fromEntries(
       Object.entries(this.options.apps).map(([name, app]) => [
         name,
