@@ -1,4 +1,4 @@
-import type { ApprovalRequest, ApprovalState } from '../core/approval.js';
+import type { ApprovalRequest } from '../core/approval.js';
 import type { RedisClient } from './connection.js';
 
 /**
@@ -160,9 +160,4 @@ export class ApprovalStore {
   private ttl(request: ApprovalRequest): number {
     return Math.max(60_000, request.expiresAt - this.now() + keepAfterExpiryMs);
   }
-}
-
-/** States in which a request can still lead to a run. */
-export function isOpen(state: ApprovalState): boolean {
-  return state === 'pending' || state === 'approved';
 }

@@ -184,6 +184,8 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
       await app.init();
       const sweepEvery = options.sweepIntervalMs ?? 5_000;
       if (sweepEvery > 0) {
+        // At once too: a bot restarted after a crash queues the approvals its predecessor could not.
+        void sweep().catch((error: unknown) => log.warn(`approval sweep: ${errorText(error)}`));
         sweeper = setInterval(() => void sweep().catch((error: unknown) => log.warn(`approval sweep: ${errorText(error)}`)), sweepEvery);
         sweeper.unref();
       }

@@ -1,5 +1,6 @@
 import { findEnvironment } from '../config/index.js';
 import {
+  approverIds,
   confirm,
   decide,
   decidingCheckMaxAgeMs,
@@ -17,7 +18,6 @@ import { approvalsTotal } from '../observability/metrics.js';
 import { enqueueApproved, sweepApprovalOutbox } from '../queue/approval-job.js';
 import type { ApprovalRecord, MessageRef, Transition } from '../queue/approvals.js';
 import type { AuditEntry, AuditKind } from '../queue/audit.js';
-import { approverIds } from '../core/approval.js';
 import { approvalRequestMessage, approvalStateMessage } from './blocks.js';
 import { escapeText } from './mrkdwn.js';
 import { errorText } from './ports.js';
