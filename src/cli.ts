@@ -199,6 +199,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         }
         const origin = { via: 'cli' as const, actor, ...(ci.runUrl ? { runUrl: ci.runUrl } : {}) };
         const run = await io.queue.runApproved(config, { action: args.command, app: app.name, environment: env.name, version, actor, plan: planned.plan, channel, origin }, onEvent, note);
+        if (run.decided === 'not-posted') {
+          io.err(`cutover: ${run.reason}`);
+          return exitCodes.badInput;
+        }
         if (run.decided !== 'approved') {
           if (args.json) io.out(JSON.stringify({ outcome: 'not-approved', decided: run.decided, requestId: run.requestId, reason: run.reason }));
           io.err(`cutover: ${run.reason}`);

@@ -43,7 +43,9 @@ export interface ApprovalRunRequest extends Omit<QueuedRequest, 'requestId'> {
 /** The decision and, when approved, what the release did. */
 export type ApprovedRun =
   | { decided: 'approved'; requestId: string; result: ReleaseResult }
-  | { decided: 'rejected' | 'expired' | 'superseded'; requestId: string; reason: string };
+  | { decided: 'rejected' | 'expired' | 'superseded'; requestId: string; reason: string }
+  /** Slack refused the request message (e.g. the bot is not in the channel): nothing was asked. */
+  | { decided: 'not-posted'; requestId: null; reason: string };
 
 export interface QueuedRequest {
   action: Exclude<Action, 'bootstrap'> | 'bootstrap';
@@ -128,7 +130,7 @@ export function createQueueRunner(options: { newRequestId?: () => string } = {})
           log: { info: () => undefined, warn: (m: string) => onNote(`warning: ${m}`), error: (m: string) => onNote(`warning: ${m}`) },
         };
         const posted = await postApprovalRequest(posting, { app: request.app, version: request.version, action: request.action, plan: request.plan, environment, requester: request.actor, channel: request.channel, origin: request.origin });
-        if (!posted.ok) throw new Error(postingGuidance(posted.error, request.channel, undefined, 'the approval request'));
+        if (!posted.ok) return { decided: 'not-posted', requestId: null, reason: postingGuidance(posted.error, request.channel, undefined, 'the approval request') };
         const { request: asked } = posted.record;
         const expires = new Date(asked.expiresAt).toISOString().slice(0, 16).replace('T', ' ');
         onNote(`waiting for approval: request ${asked.id} posted in channel ${request.channel}, needs ${asked.requiredApprovals} approval${asked.requiredApprovals === 1 ? '' : 's'}, expires ${expires} UTC`);

@@ -2,7 +2,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { releaseReader } from '../../src/bot.js';
 import { runCli } from '../../src/cli.js';
-import { parseConfig, type Config } from '../../src/config/index.js';
+import { findApp, findEnvironment, parseConfig, type Config } from '../../src/config/index.js';
+import { confirm, decide } from '../../src/core/approval.js';
+import { ApprovalStore } from '../../src/queue/approvals.js';
+import { previewRelease } from '../../src/release/release.js';
 import { createRedis } from '../../src/queue/connection.js';
 import { createReleaseQueue } from '../../src/queue/release-queue.js';
 import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
@@ -128,6 +131,41 @@ describe('cutover --queue --request-approval', () => {
   }, 60_000);
 });
 
+describe('when no bot queues the approved job', () => {
+  it('says so instead of waiting forever', async () => {
+    const config = parseConfig(await readFile(world.configPath, 'utf8'), slackEnv, world.configPath);
+    const { env, app } = new ClusterDirectory().environment(findEnvironment(config, 'production')!, findApp(config, 'shop')!);
+    const planned = await previewRelease({ action: 'promote', app, version: 'v3', actor: 'cli:ci-bot' }, env);
+    if (!planned.ok) throw new Error(planned.reasons.join('; '));
+    const notes: string[] = [];
+    const running = createQueueRunner().runApproved(
+      config,
+      { action: 'promote', app: 'shop', environment: 'production', version: 'v3', actor: 'cli:ci-bot', plan: planned.plan, channel: CHANNEL, origin: { via: 'cli', actor: 'cli:ci-bot' }, queuedWithinMs: 1_000, pollMs: 100 },
+      () => undefined,
+      (line) => notes.push(line),
+    );
+    const settled = running.then(
+      () => null,
+      (error: unknown) => error as Error,
+    );
+    const request = await postedRequest();
+    // Approved in Redis while no bot runs (this test's bot never sweeps): nothing queues the job.
+    const store = new ApprovalStore(world.redis, world.prefix);
+    await waitFor(async () => (await store.byMessage({ channel: CHANNEL, ts: request.ts })) !== null, 'the stored request');
+    const { request: asked } = (await store.byMessage({ channel: CHANNEL, ts: request.ts }))!;
+    const now = Date.now();
+    await store.update(asked.id, (r) => {
+      const voted = decide(r.request, { user: BOB, kind: 'approve', via: 'button', at: now }, { approvers: { users: [BOB], usergroups: [] } }, () => []).request;
+      return { ...r, request: confirm(voted, { at: now, reactionsOnMessage: null, groupMembers: () => [], membershipCheckedAt: now }, { approvers: { users: [BOB], usergroups: [] } }).request };
+    });
+    const error = await settled;
+    expect(error?.message).toBe(`approved, but job ${asked.id} was not queued within 1 s: is the cutover bot (web process) running? It queues approved releases`);
+    expect(notes).toContain(`approved by ${BOB}: following job ${asked.id}`);
+    // Leave nothing pending for the next tests: the sweep of a real bot would queue it.
+    await store.update(asked.id, (r) => ({ ...r, request: { ...r.request, state: 'superseded' } }));
+  });
+});
+
 describe('refused at once, with exit 2', () => {
   it.each<[string, string[], Record<string, string>, RegExp]>([
     ['a gated --queue action without --request-approval', ['promote', 'shop', 'v3', '--env', 'production', '--queue'], {}, /promote shop v3 in production needs an approval: add --request-approval .* or ask in Slack with `\/release promote shop v3 --env production`/],
@@ -139,6 +177,13 @@ describe('refused at once, with exit 2', () => {
     expect(run.err.join('\n')).toMatch(message);
     expect(standIn.messages()).toEqual([]);
     expect(await world.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed'])).toEqual([]);
+  });
+
+  it('a channel Slack refuses to post in (not there, or the bot was not invited)', async () => {
+    const run = cli(['promote', 'shop', 'v3', '--env', 'production', '--queue', '--request-approval', '--channel', 'C0NOWHERE']);
+    expect(await run.done).toBe(2);
+    expect(run.err.join('\n')).toContain('I cannot post the approval request here: this is a private channel I was not invited to, or a direct message');
+    expect(standIn.messages()).toEqual([]);
   });
 
   it('--request-approval with no --channel for an app bound to no channel', async () => {

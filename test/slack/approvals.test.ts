@@ -114,6 +114,17 @@ describe('the Approve and Reject buttons', () => {
     expect(await queuedJobs(world.queue)).toHaveLength(1);
   });
 
+  it('answers a press on a request Redis lost: nothing runs, ask again', async () => {
+    const request = await approvalRequest();
+    const at = { channel: CHANNEL, ts: request.ts };
+    const stored = await eventually(() => approvals.byMessage(at), 'the stored request');
+    await world.redis.del(`${world.prefix}:approval-message:${CHANNEL}:${request.ts}`, `${world.prefix}:approval:${stored.request.id}`);
+    await world.driver.pressButton(BOB, at, approveActionId);
+    await world.standIn.waitFor(() => toUser(BOB).length === 1);
+    expect(textOf(toUser(BOB)[0])).toContain('There is no pending approval request for that message');
+    expect(await queuedJobs(world.queue)).toEqual([]);
+  });
+
   it('rejects on Reject by an approver', async () => {
     const request = await approvalRequest();
     await world.driver.pressButton(CAROL, { channel: CHANNEL, ts: request.ts }, rejectActionId);
