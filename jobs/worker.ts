@@ -64,7 +64,7 @@ const settings = queueSettingsOf(config);
 const redis = createRedis(config.runtime.redis, 'client');
 const queue = createReleaseQueue(settings);
 const shutdown = new AbortController();
-// The approval gate sends only commands a cluster client has too; its parameter type is still Redis.
+// The Slack memo and the approval store send only commands a cluster client has too; the memo's parameter type is still Redis.
 const slackThreads = workerThreadReporters(config, redis as Redis, { info: (m) => log('info', m), warn: (m) => log('warn', m), error: (m) => log('error', m) });
 const processor = createReleaseProcessor({
   redis,

@@ -2,7 +2,9 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from './config/errors.js';
+import { ciContext } from './config/ci.js';
 import type { Config } from './config/index.js';
+import { commandOf, isGated } from './core/approval.js';
 import type { ProgressEvent, ReleaseResult } from './core/events.js';
 import type { RegionState } from './core/model.js';
 import { renderPlan } from './core/render-plan.js';
@@ -19,13 +21,13 @@ export type { QueueRunner, QueuedRequest } from './wiring/queue-runner.js';
 // (@kubernetes/client-node: about half a second to load) are imported when a command needs them,
 // so `cutover --help` and bad arguments answer without loading them.
 
-export const exitCodes = { ok: 0, failed: 1, badInput: 2 } as const;
+export const exitCodes = { ok: 0, failed: 1, badInput: 2, notApproved: 3 } as const;
 
 const commands = ['bootstrap', 'deploy', 'promote', 'rollback', 'status', 'cleanup'] as const;
 type Command = (typeof commands)[number];
 
 export const usage = `usage: cutover <bootstrap|deploy|promote|rollback|status|cleanup> [app] [version] --env <env>
-                [--config <file>] [--dry-run] [--json] [--queue [--request-id <id>]]
+                [--config <file>] [--dry-run] [--json] [--queue [--request-id <id>] [--request-approval [--channel <id>]]]
 
   bootstrap [app] [version]   create the live Service and route (optionally selecting version)
   deploy    [app] <version>   install a version in every region; live traffic untouched
@@ -39,8 +41,13 @@ export const usage = `usage: cutover <bootstrap|deploy|promote|rollback|status|c
   --json     print one JSON result object as the last line
   --queue    enqueue on the release queue and follow the job (same locks as Slack)
   --request-id <id>  with --queue: the same id enqueued twice runs once (CI retries)
+  --request-approval with --queue, for an action the environment gates: post the approval
+             request in Slack (SLACK_BOT_TOKEN), wait for it, then follow the release; without
+             it a gated --queue action is refused at once (exit 2)
+  --channel <id>     where the approval request goes (default: the app's first slack.channels)
 
-exit codes: 0 success, 1 failed or rolled back, 2 bad input or config`;
+exit codes: 0 success, 1 failed or rolled back, 2 bad input, config or refused (a gated action
+without --request-approval), 3 approval rejected, expired or superseded (nothing ran)`;
 
 export interface CliIo {
   out: (line: string) => void;
@@ -63,6 +70,8 @@ interface ParsedArgs {
   json: boolean;
   queue: boolean;
   requestId: string | undefined;
+  requestApproval: boolean;
+  channel: string | undefined;
 }
 
 function parse(argv: string[]): ParsedArgs | 'help' {
@@ -78,6 +87,8 @@ function parse(argv: string[]): ParsedArgs | 'help' {
         json: { type: 'boolean' },
         queue: { type: 'boolean' },
         'request-id': { type: 'string' },
+        'request-approval': { type: 'boolean' },
+        channel: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -96,6 +107,8 @@ function parse(argv: string[]): ParsedArgs | 'help' {
     json: parsed.values.json ?? false,
     queue: parsed.values.queue ?? false,
     requestId: parsed.values['request-id'],
+    requestApproval: parsed.values['request-approval'] ?? false,
+    channel: parsed.values.channel,
   };
 }
 
@@ -162,7 +175,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const { observeForStatus, previewRelease, executeRelease } = await import('./release/release.js');
     const clusters = io.clusters ?? new (await import('./wiring/release-environment.js')).ClusterDirectory();
     const { env, app } = clusters.environment(environment, appConfig);
-    const actor = actorOf(io.env);
+    const ci = ciContext(io.env, () => userInfo().username);
+    const actor = ci.actor;
 
     if (args.command === 'status') {
       const states = await observeForStatus(env, app);
@@ -189,12 +203,43 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       if (line !== null) io.out(line);
     };
     let result: ReleaseResult;
+    if (args.requestApproval && !args.queue) throw new BadInput('--request-approval works with --queue: the workers run what is approved');
     if (args.queue) {
       if (!io.queue) throw new BadInput('--queue is not available here');
       const note = (line: string): void => {
         if (!args.json) io.out(line);
       };
-      result = await io.queue.run(config, { action: args.command, app: app.name, environment: env.name, version, actor, requestId: args.requestId }, onEvent, note);
+      const gated = isGated(args.command, environment.slack.approvals);
+      if (gated && !args.requestApproval) {
+        const what = `${args.command} ${app.name}${version ? ` ${version}` : ''} in ${env.name}`;
+        const command = commandOf({ action: args.command, app: app.name, version, environment: env.name });
+        throw new BadInput(`${what} needs an approval: add --request-approval to post the request in Slack and wait for it, or ask in Slack with \`/release ${command}\`. Nothing was queued`);
+      }
+      if (gated) {
+        const channel = args.channel ?? appConfig.slack.channels[0];
+        if (channel === undefined) throw new BadInput(`--request-approval needs a channel to post in: --channel <id>, or bind ${app.name} to one (apps.${app.name}.slack.channels)`);
+        if (!config.runtime.secrets.slackBotToken) throw new BadInput('--request-approval needs SLACK_BOT_TOKEN (and SLACK_API_URL when Slack is not slack.com) to post the approval request');
+        const planned = await previewRelease(request, env);
+        if (!planned.ok) {
+          for (const reason of planned.reasons) io.err(`refused: ${reason}`);
+          return exitCodes.badInput;
+        }
+        const origin = { via: 'cli' as const, actor, ...(ci.runUrl ? { runUrl: ci.runUrl } : {}) };
+        const run = await io.queue.runApproved(config, { action: args.command, app: app.name, environment: env.name, version, actor, plan: planned.plan, channel, origin }, onEvent, note);
+        if (run.decided === 'not-posted') {
+          io.err(`cutover: ${run.reason}`);
+          return exitCodes.badInput;
+        }
+        if (run.decided !== 'approved') {
+          if (args.json) io.out(JSON.stringify({ outcome: 'not-approved', decided: run.decided, requestId: run.requestId, reason: run.reason }));
+          io.err(`cutover: ${run.reason}`);
+          return exitCodes.notApproved;
+        }
+        result = run.result;
+      } else {
+        if (args.requestApproval) note(`${args.command} needs no approval in ${env.name}: queued directly`);
+        result = await io.queue.run(config, { action: args.command, app: app.name, environment: env.name, version, actor, requestId: args.requestId }, onEvent, note);
+      }
     } else {
       result = await executeRelease(request, env, { reporter: { report: onEvent } });
     }
@@ -241,32 +286,13 @@ export function statusLines(states: readonly RegionState[]): string[] {
   return lines;
 }
 
-/**
- * Who a CLI release is recorded as: the CI system's user when a pipeline runs it (GitHub Actions,
- * GitLab CI, CircleCI, Buildkite), else the OS user.
- */
-export function actorOf(env: NodeJS.ProcessEnv, osUser: () => string = () => userInfo().username): string {
-  const ci: [string | undefined, string][] = [
-    [env.GITHUB_ACTOR, 'github'],
-    [env.GITLAB_USER_LOGIN, 'gitlab'],
-    [env.CIRCLE_USERNAME, 'circleci'],
-    [env.BUILDKITE_BUILD_CREATOR_EMAIL ?? env.BUILDKITE_BUILD_CREATOR, 'buildkite'],
-  ];
-  for (const [user, system] of ci) if (user) return `${system}:${user}`;
-  let name = env.USER ?? env.LOGNAME ?? env.USERNAME;
-  if (!name) {
-    try {
-      name = osUser();
-    } catch {
-      name = 'unknown';
-    }
-  }
-  return `cli:${name}`;
-}
-
 /** The `--queue` runner; BullMQ and ioredis are loaded only when a command asks for it. */
 export function lazyQueueRunner(): QueueRunner {
-  return { run: async (...args) => (await import('./wiring/queue-runner.js')).createQueueRunner().run(...args) };
+  const runner = async () => (await import('./wiring/queue-runner.js')).createQueueRunner();
+  return {
+    run: async (...args) => (await runner()).run(...args),
+    runApproved: async (...args) => (await runner()).runApproved(...args),
+  };
 }
 
 /** The `cutover` process (bin/cutover.js): runs the command line and exits with its code. */

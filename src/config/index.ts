@@ -1,6 +1,8 @@
 export { toAppSpec } from './app-spec.js';
+export { ciContext, type CiContext } from './ci.js';
 export { ConfigError, formatIssue, type ConfigErrorCode, type ConfigIssue } from './errors.js';
 export {
+  accessFor,
   defaultConfigPath,
   defaultEnvironment,
   environmentsOf,

@@ -107,6 +107,13 @@ export function environmentsOf(config: Config, app: AppConfig): EnvironmentConfi
   return Object.values(config.environments).filter((env) => app.environments === undefined || app.environments.includes(env.name));
 }
 
+/** Who may ask for and approve `action` in this environment: the action's own lists where configured, else the environment's. */
+export function accessFor(environment: EnvironmentConfig, action: string): { requesters: { users: string[]; usergroups: string[] }; approvers: { users: string[]; usergroups: string[] } } {
+  const { requesters, approvers, actions } = environment.slack.approvals;
+  const own = Object.hasOwn(actions, action) ? actions[action as keyof typeof actions] : undefined;
+  return { requesters: own?.requesters ?? requesters, approvers: own?.approvers ?? approvers };
+}
+
 /** The environment an action uses when none is named: the one whose `defaultFor` lists it, else the only one. */
 export function defaultEnvironment(config: Config, action: CommandAction): EnvironmentConfig | undefined {
   const all = Object.values(config.environments);

@@ -28,6 +28,15 @@ export function isMember(user: string, people: People, groupMembers: GroupMember
   return people.usergroups.some((group) => groupMembers(group).includes(user));
 }
 
+/** How `user` belongs to `people`: listed by id, or through the first listed user group that has them; null when not at all. */
+export function membershipOf(user: string, people: People, groupMembers: GroupMembers): Membership | null {
+  if (people.users.includes(user)) return { kind: 'user' };
+  const group = people.usergroups.find((g) => groupMembers(g).includes(user));
+  return group === undefined ? null : { kind: 'usergroup', group };
+}
+
+export type Membership = { kind: 'user' } | { kind: 'usergroup'; group: string };
+
 export function isEmpty(people: People): boolean {
   return people.users.length === 0 && people.usergroups.length === 0;
 }

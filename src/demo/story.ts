@@ -1,5 +1,6 @@
 import type { ReleaseResult } from '../core/events.js';
 import type { RecordedMessage } from '../sandbox/slack/index.js';
+import { approveActionId } from '../slack/blocks.js';
 import { startTraffic, type Traffic, type TrafficCounters } from './traffic.js';
 import { indent, messageText } from './transcript.js';
 import { channel, people, type DemoWorld, type Person } from './world.js';
@@ -40,7 +41,7 @@ export class Story {
     await this.ungated('alice', 'bootstrap');
     await this.gated('alice', 'promote v1', 'bob');
     this.startUsers();
-    await this.gated('alice', 'deploy v2', 'carol');
+    await this.gated('alice', 'deploy v2', 'carol', { button: true });
     await this.gated('alice', 'promote v2', 'bob', { selfApproveFirst: true });
     await this.ungated('alice', 'rollback');
     await this.ephemeral('alice', 'cleanup --dry-run', /cleanup|delete|keep/i);
@@ -53,8 +54,8 @@ export class Story {
     return { steps: this.steps, traffic, slack: { calls: calls.length, rateLimited: this.world.standIn.rateLimited().length, refused } };
   }
 
-  /** A production action: alice asks, an approver reacts, the job runs; wait for the summary. */
-  private async gated(requester: Person, command: string, approver: Person, options: { selfApproveFirst?: boolean } = {}): Promise<void> {
+  /** A production action: alice asks, an approver reacts (or presses Approve and confirms), the job runs; wait for the summary. */
+  private async gated(requester: Person, command: string, approver: Person, options: { selfApproveFirst?: boolean; button?: boolean } = {}): Promise<void> {
     const root = await this.ask(requester, command);
     if (!root) return;
     if (options.selfApproveFirst) {
@@ -65,8 +66,13 @@ export class Story {
       this.say(indent(`(only ${requester} sees) ${messageText(told, this.world)}`, '   bot: '));
     }
     await sleep(300);
-    await this.world.driver.reaction(people[approver], { channel, ts: root.ts }, approve);
-    this.say(`   ${approver} reacted :${approve}:`);
+    if (options.button) {
+      await this.world.driver.pressButton(people[approver], { channel, ts: root.ts }, approveActionId);
+      this.say(`   ${approver} pressed Approve and confirmed`);
+    } else {
+      await this.world.driver.reaction(people[approver], { channel, ts: root.ts }, approve);
+      this.say(`   ${approver} reacted :${approve}:`);
+    }
     await this.finish(command, root);
   }
 

@@ -49,6 +49,10 @@ export function messageText(message: { text?: string; blocks?: unknown[] }, who:
         break;
       case 'divider':
         break;
+      case 'actions':
+        // Buttons as the channel shows them: [ Approve ]  [ Reject ]
+        lines.push((block.elements ?? []).map((e) => `[ ${(e as { text?: TextObject }).text?.text ?? '?'} ]`).join('  '));
+        break;
       default:
         if (block.text?.text) lines.push(plainText(block.text.text, who));
     }

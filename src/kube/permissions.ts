@@ -20,6 +20,20 @@ export type Permission = {
   [R in PermittedResource]: { resource: R; verb: (typeof permissions)[R]['verbs'][number] };
 }[PermittedResource];
 
+/**
+ * What the web process (the Slack app) reads, and all it may do: `status`, dry runs and the plan an
+ * approval request shows are observations (`KubeCluster.observe`), and /readyz asks `GET /version`,
+ * which every authenticated identity may. It never writes: the workers make every change, each
+ * after its own observation. `config/rbac.yaml` gives the web identity a read-only Role (get, list,
+ * watch on these resources); a test keeps it read-only and enough for these calls.
+ */
+export const webReads = {
+  deployments: ['list'],
+  services: ['get', 'list'],
+  ingresses: ['get', 'list'],
+  httproutes: ['get', 'list'],
+} as const satisfies Partial<{ [R in PermittedResource]: readonly (typeof permissions)[R]['verbs'][number][] }>;
+
 /** Why each grant exists, for the README and for reviewers of the Role. */
 export const permissionReasons: Record<PermittedResource, string> = {
   deployments: 'install (server-side apply creates or patches), observe (list), wait for ready (list + watch), name-collision check (get), retired-at annotation (patch), delete a version',

@@ -25,7 +25,9 @@ const base = z.object({
   source: z.enum(['slack', 'cli', 'scheduler']),
   slack: z.object({ channel: z.string().min(1), threadTs: z.string().min(1) }).optional(),
   dryRun: z.boolean().optional(),
-  /** Digest of the plan the approver saw; the runner refuses to run a different plan. */
+  /** The approval this job runs under (its id is the job id): the worker verifies it before any change. */
+  approvalId: requestId.optional(),
+  /** Digest of the plan the approvers saw, for the log; the worker checks the approval record's own. */
   planDigest: z.string().optional(),
   /** Set by enqueueRelease: tells a fresh add from a duplicate of an existing job. */
   enqueueId: z.string().optional(),

@@ -8,16 +8,20 @@ import { serveMetrics } from '../observability/http.js';
 import { logger, withRequestContext } from '../observability/log.js';
 import { webRegistry } from '../observability/metrics.js';
 import { createReadiness, type ReadinessReport } from '../observability/readiness.js';
-import { ApprovalGate } from './approval-gate.js';
+import { ApprovalStore } from '../queue/approvals.js';
+import { sweepApprovals, type SweepResult } from './approval-decisions.js';
+import { approveActionId, rejectActionId } from './blocks.js';
+import { handleButton } from './button-handler.js';
 import { ChannelPacer } from './channel-pacer.js';
 import { commandRequestId, handleReleaseCommand } from './command-handler.js';
 import { errorText, structuredLog, type ReleaseReader, type SlackLog } from './ports.js';
-import { handleReaction, sweepExpired } from './reaction-handler.js';
+import { handleReaction } from './reaction-handler.js';
 import type { SlackServices } from './services.js';
+import { SlackMemo } from './slack-memo.js';
 import { UsergroupCache } from './usergroup-cache.js';
 
 /**
- * The Bolt app: `/release` and the approval reactions. Every listener acks first (Bolt acks
+ * The Bolt app: `/release`, the approval buttons and reactions. Every listener acks first (Bolt acks
  * events itself), then works; nothing here talks to Kubernetes (the reader is injected).
  */
 
@@ -36,7 +40,7 @@ export interface SlackAppOptions {
   slackApiUrl?: string | null;
   log?: SlackLog;
   now?: () => number;
-  /** How often pending approvals are checked for expiry; default 15 s. 0: never (call sweep()). */
+  /** How often approvals are swept (expiry, and approved ones whose enqueue was interrupted); default 5 s. 0: never (call sweep()). */
   sweepIntervalMs?: number;
   usergroupTtlMs?: number;
   /** Socket Mode only: the port of the /healthz server; default PORT from config. */
@@ -55,8 +59,8 @@ export interface SlackBot {
   /** HTTP mode: listen on `port` (0: a free one) for /slack/events and /healthz. Socket Mode: connect; /healthz on `healthPort`. */
   start(port: number, host?: string): Promise<{ port: number }>;
   stop(): Promise<void>;
-  /** Expire due approvals now; returns how many expired. */
-  sweep(): Promise<number>;
+  /** Expire due approvals and complete interrupted enqueues now. */
+  sweep(): Promise<SweepResult>;
 }
 
 export function createSlackApp(options: SlackAppOptions): SlackBot {
@@ -112,8 +116,9 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
     redis: options.redis,
     prefix: config.redis.prefix,
     queue: options.queue,
-    gate: new ApprovalGate(options.redis, config.redis.prefix),
-    groups: new UsergroupCache(app.client, options.usergroupTtlMs, undefined, log),
+    memo: new SlackMemo(options.redis, config.redis.prefix),
+    approvals: new ApprovalStore(options.redis, config.redis.prefix, options.now),
+    groups: new UsergroupCache(app.client, options.usergroupTtlMs, options.now, log),
     reader: options.reader,
     client: app.client,
     log,
@@ -155,8 +160,21 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
   app.event('reaction_added', (args) => onReaction(false, args));
   app.event('reaction_removed', (args) => onReaction(true, args));
 
+  app.action({ type: 'block_actions', action_id: new RegExp(`^(${approveActionId}|${rejectActionId})$`) }, async ({ ack, body, action }) => {
+    await ack();
+    const actions = body as { user: { id: string }; container?: { channel_id?: string; message_ts?: string }; channel?: { id?: string } };
+    const pressed = action as { action_id: string; action_ts?: string };
+    await handleButton(services, {
+      actionId: pressed.action_id,
+      user: actions.user.id,
+      channel: actions.container?.channel_id ?? actions.channel?.id,
+      messageTs: actions.container?.message_ts,
+      actionTs: pressed.action_ts ?? String(services.now()),
+    }).catch((error: unknown) => log.error(`button ${pressed.action_id} by ${actions.user.id}: ${errorText(error)}`));
+  });
+
   let sweeper: NodeJS.Timeout | undefined;
-  const sweep = () => sweepExpired(services);
+  const sweep = () => sweepApprovals(services);
 
   return {
     app,
@@ -164,8 +182,10 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
     mode,
     async start(port, host) {
       await app.init();
-      const sweepEvery = options.sweepIntervalMs ?? 15_000;
+      const sweepEvery = options.sweepIntervalMs ?? 5_000;
       if (sweepEvery > 0) {
+        // At once too: a bot restarted after a crash queues the approvals its predecessor could not.
+        void sweep().catch((error: unknown) => log.warn(`approval sweep: ${errorText(error)}`));
         sweeper = setInterval(() => void sweep().catch((error: unknown) => log.warn(`approval sweep: ${errorText(error)}`)), sweepEvery);
         sweeper.unref();
       }

@@ -1,4 +1,4 @@
-import type { ApprovalRequest } from '../core/approval.js';
+import { approverIds, type ApprovalRequest } from '../core/approval.js';
 import { describePeople, mention, type People } from '../core/authorization.js';
 import type { RegionReport, ReleaseResult } from '../core/events.js';
 import type { RegionState } from '../core/model.js';
@@ -6,7 +6,7 @@ import { describeAfter } from '../core/outcome.js';
 import { splitDescription } from '../core/refusals.js';
 import { compareNewestFirst } from '../core/version.js';
 import { codeBlocks, context, divider, header, message, packLines, section, type Block, type SlackMessage } from './block-kit.js';
-import { code, escapeCode, escapeText, formatMs, slackDate, slackDateIso } from './mrkdwn.js';
+import { code, escapeCode, escapeText, fit, formatMs, slackDate, slackDateIso } from './mrkdwn.js';
 import { planParts, summarisePlan } from './plan-summary.js';
 import { outcomeText } from './progress-message.js';
 
@@ -31,30 +31,102 @@ export interface ReactionNames {
   approvers?: People;
 }
 
-/** The thread root of a gated release: what changes where, who asked, approvals n/m, expiry. */
-export function approvalRequestMessage(request: ApprovalRequest, planText: string, options: ReactionNames): SlackMessage {
+/** Message metadata of an approval request (event type `cutover_approval`): what other apps can read. */
+export interface ApprovalMetadata {
+  event_type: 'cutover_approval';
+  event_payload: { request_id: string; app: string; environment: string; action: string; version: string; plan_digest: string; state: string };
+}
+
+export type ApprovalMessage = SlackMessage & { metadata: ApprovalMetadata };
+
+export function approvalMetadata(request: ApprovalRequest): ApprovalMetadata {
+  return {
+    event_type: 'cutover_approval',
+    event_payload: {
+      request_id: request.id,
+      app: request.app,
+      environment: request.environment,
+      action: request.action,
+      version: request.version ?? '',
+      plan_digest: request.planDigest,
+      state: request.state,
+    },
+  };
+}
+
+/** action_id of the request's buttons; the value is the request id. */
+export const approveActionId = 'cutover_approve';
+export const rejectActionId = 'cutover_reject';
+
+/** The thread root of a gated release: what changes where, who asked, approvals n/m, buttons, expiry. */
+export function approvalRequestMessage(request: ApprovalRequest, planText: string, options: ReactionNames): ApprovalMessage {
   const what = describeRequest(request);
   const needed = request.requiredApprovals;
+  const approvers = approverIds(request);
   const from = options.approvers ? ` from ${describePeople(options.approvers)}` : '';
   const lines = [
-    `*Approvals:* ${request.approvers.length}/${needed}${request.approvers.length > 0 ? ` — approved by ${request.approvers.map(mention).join(', ')}` : ''}`,
+    `*Approvals:* ${approvers.length}/${needed}${approvers.length > 0 ? ` — approved by ${approvers.map(mention).join(', ')}` : ''}`,
     `Needs ${needed} approval${needed === 1 ? '' : 's'}${from}, not from the requester.`,
-    `React with :${reaction(options.approveReaction)}: to approve or :${reaction(options.rejectReaction)}: to reject.`,
+    `Press *Approve* or *Reject*, or react with :${reaction(options.approveReaction)}: to approve or :${reaction(options.rejectReaction)}: to reject.`,
   ];
   const plan = summarisePlan(planText, planBudget);
   const blocks: Block[] = [
     header(`Approval needed: ${what}`),
-    section(`${mention(request.requester)} asks to *${escapeText(request.action)}* ${describeTarget(request)}.`),
+    section(`${askedBy(request)} asks to *${escapeText(request.action)}* ${describeTarget(request)}.`),
     ...codeBlocks(escapeCode(plan.text), 40, planBudget + 200),
     ...(plan.omitted > 0 ? [section(fullPlanInThread(planText))] : []),
     section(lines.join('\n')),
-    context(`Expires ${slackDate(request.expiresAt)}`, `request ${escapeText(request.id)}`),
+    decisionButtons(request, what),
+    context(`Expires ${slackDate(request.expiresAt)}`, `request ${escapeText(request.id)}`, ...originContext(request)),
   ];
-  return message(`Approval needed: ${escapeText(what)}, asked by ${mention(request.requester)} (${request.approvers.length}/${needed} approvals)`, blocks);
+  const fallback = `Approval needed: ${escapeText(what)}, asked by ${askedByPlain(request)} (${approvers.length}/${needed} approvals)`;
+  return { ...message(fallback, blocks), metadata: approvalMetadata(request) };
+}
+
+/** Approve (with Slack's confirm dialog) and Reject. A new block_id per vote count, as Slack asks of updated messages. */
+function decisionButtons(request: ApprovalRequest, what: string): Block {
+  const plain = (text: string) => ({ type: 'plain_text' as const, text, emoji: true });
+  const needed = request.requiredApprovals - request.votes.length;
+  const effect = needed <= 1 ? 'It starts as soon as your approval is confirmed.' : `It still needs ${needed} approvals after yours.`;
+  return {
+    type: 'actions',
+    block_id: fit(`approval:${request.id}:${request.votes.length}`, 255),
+    elements: [
+      {
+        type: 'button',
+        action_id: approveActionId,
+        text: plain('Approve'),
+        style: 'primary',
+        value: request.id,
+        confirm: {
+          title: plain('Approve this release?'),
+          text: plain(fit(`${what}. ${effect}`, 300)),
+          confirm: plain('Approve'),
+          deny: plain('Cancel'),
+        },
+      },
+      { type: 'button', action_id: rejectActionId, text: plain('Reject'), style: 'danger', value: request.id },
+    ],
+  };
+}
+
+/** Who asked: a Slack user, or the CLI on behalf of an actor. */
+function askedBy(request: ApprovalRequest): string {
+  return request.origin.via === 'cli' ? `The cutover CLI, run by ${code(request.origin.actor)},` : mention(request.requester);
+}
+
+function askedByPlain(request: ApprovalRequest): string {
+  return request.origin.via === 'cli' ? `the cutover CLI (${escapeText(request.origin.actor)})` : mention(request.requester);
+}
+
+function originContext(request: ApprovalRequest): string[] {
+  if (request.origin.via !== 'cli') return [];
+  const url = request.origin.runUrl;
+  return [url && /^https?:\/\/[^\s<>|]+$/.test(url) ? `from the CLI · <${url.replace(/&/g, '&amp;')}|CI run>` : 'from the CLI'];
 }
 
 /** The request message once decided: approved, used, rejected, expired or superseded; with the outcome when known. */
-export function approvalStateMessage(request: ApprovalRequest, details: { planText?: string; result?: ReleaseResult } = {}): SlackMessage {
+export function approvalStateMessage(request: ApprovalRequest, details: { planText?: string; result?: ReleaseResult } = {}): ApprovalMessage {
   const what = describeRequest(request);
   const state = stateLine(request);
   const blocks: Block[] = [header(`${state.title}: ${what}`), section(state.body)];
@@ -64,17 +136,18 @@ export function approvalStateMessage(request: ApprovalRequest, details: { planTe
     if (plan.omitted > 0) blocks.push(section(fullPlanInThread(details.planText)));
   }
   if (details.result) blocks.push(section(`*Outcome:* ${escapeText(outcomeText(details.result))} in ${formatMs(details.result.totalMs)} — see the thread for each region`));
-  blocks.push(context(`asked by ${mention(request.requester)} ${slackDate(request.createdAt)}`, `request ${escapeText(request.id)}`));
-  return message(`${state.title}: ${escapeText(what)}`, blocks);
+  blocks.push(context(`asked by ${askedByPlain(request)} ${slackDate(request.createdAt)}`, `request ${escapeText(request.id)}`, ...originContext(request)));
+  return { ...message(`${state.title}: ${escapeText(what)}`, blocks), metadata: approvalMetadata(request) };
 }
 
 function stateLine(request: ApprovalRequest): { title: string; body: string } {
-  const by = request.approvers.map(mention).join(', ') || 'nobody';
+  const approvers = approverIds(request);
+  const by = approvers.map(mention).join(', ') || 'nobody';
   switch (request.state) {
     case 'pending':
-      return { title: '⏳ Waiting for approval', body: `${request.approvers.length}/${request.requiredApprovals} approvals so far (${by}).` };
+      return { title: '⏳ Waiting for approval', body: `${approvers.length}/${request.requiredApprovals} approvals so far (${by}).` };
     case 'approved':
-      return { title: '✅ Approved', body: `Approved by ${by}. Queued to run.` };
+      return { title: '✅ Approved', body: `Approved by ${by}. Queued to run: the release follows in this thread.` };
     case 'used':
       return { title: '▶️ Approved and started', body: `Approved by ${by}. The release runs in this thread; this approval cannot be used again.` };
     case 'rejected':
@@ -86,7 +159,7 @@ function stateLine(request: ApprovalRequest): { title: string; body: string } {
     case 'superseded':
       return {
         title: '♻️ Superseded',
-        body: 'The live state changed since this was asked, so the plan is different now. Nothing ran; the new plan needs its own approval.',
+        body: 'The live state changed since this was approved, so the plan is different now. Nothing ran; the new plan needs its own approval.',
       };
   }
 }

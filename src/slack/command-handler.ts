@@ -1,19 +1,20 @@
 import { defaultEnvironment, findApp, type AppConfig, type Config, type EnvironmentConfig } from '../config/index.js';
-import { isGated, openApproval, planDigest } from '../core/approval.js';
+import { isGated } from '../core/approval.js';
 import { mayRequest } from '../core/authorization.js';
 import { isCommandError, parseReleaseCommand, usageText, type CommandContext, type HistoryCommand, type ReleaseCommand } from '../core/command-grammar.js';
 import type { Action, Plan } from '../core/plan.js';
 import { renderPlan } from '../core/render-plan.js';
 import { readAudit } from '../queue/audit.js';
-import { currentRequestContext, logger } from '../observability/log.js';
-import { approvalsTotal, slackCommandsTotal } from '../observability/metrics.js';
+import { logger } from '../observability/log.js';
+import { slackCommandsTotal } from '../observability/metrics.js';
 import { enqueueRelease } from '../queue/enqueue.js';
 import type { SlackMessage } from './block-kit.js';
-import { approvalRequestMessage, errorMessage, fullPlanMessages, fullStatusMessages, helpMessage, historyMessage, planMessage, statusMessage } from './blocks.js';
+import { errorMessage, fullPlanMessages, fullStatusMessages, helpMessage, historyMessage, planMessage, statusMessage } from './blocks.js';
 import { context, message } from './block-kit.js';
 import { errorText } from './ports.js';
 import { explainGroupProblems } from './usergroup-cache.js';
-import { accessPolicy, approvalPolicy, audit, bestEffort, environmentOf, postMessage, type SlackServices } from './services.js';
+import { postApprovalRequest } from './approval-request.js';
+import { accessPolicy, audit, bestEffort, environmentOf, postMessage, type SlackServices } from './services.js';
 import { rootMemoKey } from './thread-reporter.js';
 import { queuedRootMessage, refusalMessage } from './thread-root.js';
 
@@ -125,7 +126,7 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
   }
 
   // Slack sends a slash command once, but a proxy or a retried delivery may not: act once per trigger.
-  if (!parsed.dryRun && !(await services.gate.claimOnce(`command:${input.triggerId}`, 24 * 60 * 60))) return done('duplicate');
+  if (!parsed.dryRun && !(await services.memo.claimOnce(`command:${input.triggerId}`, 24 * 60 * 60))) return done('duplicate');
 
   const action: Action = parsed.action;
   let plan: Plan | null = null;
@@ -154,8 +155,9 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
   }
   const botUserId = input.botUserId;
   if (isGated(action, environment.slack.approvals) && plan) {
-    const ts = await requestApproval(services, { command: parsed, action, plan, environment, requester: input.userId, channel: input.channelId, say, ...(botUserId ? { botUserId } : {}) });
-    return done(ts === null ? 'failed' : 'approval-requested');
+    const posted = await postApprovalRequest(services, { app: app.name, version: parsed.version, action, plan, environment, requester: input.userId, channel: input.channelId });
+    if (!posted.ok) await say(refusalMessage(postingGuidance(posted.error, input.channelId, botUserId, 'the approval request')));
+    return done(posted.ok ? 'approval-requested' : 'failed');
   }
   return done(await enqueueNow(services, { command: parsed, action, plan, requester: input.userId, channel: input.channelId, triggerId: input.triggerId, say, ...(botUserId ? { botUserId } : {}) }));
 }
@@ -189,63 +191,6 @@ export function postingGuidance(error: unknown, channel: string, botUserId: stri
   return `could not post ${what} here: ${errorText(error)}. Nothing was changed.`;
 }
 
-export interface ApprovalAsk {
-  command: Pick<ReleaseCommand, 'app' | 'environment' | 'version'>;
-  action: Action;
-  plan: Plan;
-  environment: EnvironmentConfig;
-  requester: string;
-  channel: string;
-  /** Posted in this thread instead of the channel when asking again. */
-  detail?: string;
-  say?: (message: SlackMessage) => Promise<unknown>;
-  botUserId?: string;
-}
-
-/** Post the approval request (the thread root) and store it; returns the request message ts. */
-export async function requestApproval(services: SlackServices, ask: ApprovalAsk): Promise<string | null> {
-  const approvals = ask.environment.slack.approvals;
-  const request = openApproval(
-    {
-      id: `apr-${ask.command.app}-${services.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
-      app: ask.command.app,
-      environment: ask.environment.name,
-      action: ask.action,
-      version: ask.command.version,
-      planDigest: planDigest(ask.plan),
-      requester: ask.requester,
-      now: services.now(),
-    },
-    approvals,
-  );
-  const planText = renderPlan(ask.plan);
-  const rendered = approvalRequestMessage(request, planText, approvalPolicy(ask.environment, ask.action));
-  let ts: string | undefined;
-  try {
-    ts = (await postMessage(services, { channel: ask.channel, ...rendered })).ts;
-  } catch (error) {
-    await ask.say?.(refusalMessage(postingGuidance(error, ask.channel, ask.botUserId, 'the approval request')));
-    return null;
-  }
-  if (ts === undefined) return null;
-  await services.gate.create({ request, channel: ask.channel, ts, planText });
-  await postFullPlan(services, ask.channel, ts, planText);
-  approvalsTotal.inc({ outcome: 'requested' });
-  // From here on the approval id is the request id: the job it leads to carries it.
-  logger().info({ requestId: request.id, commandRequestId: currentRequestContext()?.requestId, app: request.app, environment: request.environment, action: request.action }, 'approval requested');
-  await audit(services, {
-    at: new Date(request.createdAt).toISOString(),
-    kind: 'requested',
-    app: request.app,
-    environment: request.environment,
-    ...(request.version ? { version: request.version } : {}),
-    actor: request.requester,
-    requestId: request.id,
-    detail: `${request.action}, needs ${request.requiredApprovals} approval(s)${ask.detail ? `; ${ask.detail}` : ''}`,
-  });
-  return ts;
-}
-
 interface EnqueueAsk {
   command: ReleaseCommand;
   action: Action;
@@ -271,7 +216,7 @@ async function enqueueNow(services: SlackServices, ask: EnqueueAsk): Promise<'en
   }
   if (threadTs === undefined) return 'failed';
   const target = { channel: ask.channel, threadTs };
-  await bestEffort(services, 'remember thread root', () => services.gate.remember(rootMemoKey(target), JSON.stringify(root), 7 * 24 * 60 * 60));
+  await bestEffort(services, 'remember thread root', () => services.memo.remember(rootMemoKey(target), JSON.stringify(root), 7 * 24 * 60 * 60));
   const base = {
     requestId,
     app: command.app,
@@ -305,7 +250,7 @@ async function enqueueNow(services: SlackServices, ask: EnqueueAsk): Promise<'en
   return 'enqueued';
 }
 
-export interface EnqueueBase {
+interface EnqueueBase {
   requestId: string;
   app: string;
   environment: string;
@@ -313,11 +258,10 @@ export interface EnqueueBase {
   approvedBy: string[];
   source: 'slack';
   slack: { channel: string; threadTs: string };
-  planDigest?: string;
 }
 
-/** Enqueue a release of `kind`; the request id makes a repeated call a no-op. */
-export async function enqueue(services: SlackServices, kind: Action, base: EnqueueBase, version: string | null): Promise<{ jobId: string; deduplicated: boolean }> {
+/** Enqueue an ungated release of `kind`; the request id makes a repeated call a no-op. */
+async function enqueue(services: SlackServices, kind: Action, base: EnqueueBase, version: string | null): Promise<{ jobId: string; deduplicated: boolean }> {
   switch (kind) {
     case 'deploy':
     case 'promote':

@@ -1,12 +1,13 @@
 import type { WebClient } from '@slack/web-api';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { findEnvironment, type Config, type EnvironmentConfig } from '../config/index.js';
+import { accessFor, findEnvironment, type Config, type EnvironmentConfig } from '../config/index.js';
 import type { ApprovalPolicy } from '../core/approval.js';
 import type { AccessPolicy } from '../core/authorization.js';
 import { appendAudit, type AuditEntry } from '../queue/audit.js';
-import type { ApprovalGate } from './approval-gate.js';
+import type { ApprovalStore } from '../queue/approvals.js';
 import type { ChannelPacer } from './channel-pacer.js';
+import type { SlackMemo } from './slack-memo.js';
 import { historyMessage } from './blocks.js';
 import { errorText, type ReleaseReader, type SlackLog } from './ports.js';
 import type { UsergroupCache } from './usergroup-cache.js';
@@ -18,7 +19,10 @@ export interface SlackServices {
   /** Redis key prefix of this installation (config `redis.prefix`). */
   prefix: string;
   queue: Queue;
-  gate: ApprovalGate;
+  /** Event and command dedupe, per-thread memos. */
+  memo: SlackMemo;
+  /** Approval requests, shared with the CLI and the workers. */
+  approvals: ApprovalStore;
   groups: UsergroupCache;
   reader: ReleaseReader;
   client: WebClient;
@@ -28,19 +32,20 @@ export interface SlackServices {
   pacer: ChannelPacer;
 }
 
+/** What posting in Slack and auditing need: the bot has it all; the CLI builds just this to ask for an approval. */
+export type SlackPosting = Pick<SlackServices, 'config' | 'redis' | 'prefix' | 'client' | 'log' | 'now' | 'pacer' | 'approvals'>;
+
 type PostArguments = Parameters<WebClient['chat']['postMessage']>[0] & { channel: string };
 
 /** chat.postMessage, paced per channel. */
-export async function postMessage(services: SlackServices, args: PostArguments): Promise<{ ts?: string | undefined }> {
+export async function postMessage(services: Pick<SlackServices, 'pacer' | 'client'>, args: PostArguments): Promise<{ ts?: string | undefined }> {
   await services.pacer.wait(args.channel);
   return services.client.chat.postMessage(args);
 }
 
 /** Who may ask for and approve `action` here: the action's own lists where configured, else the environment's. */
 export function accessPolicy(environment: EnvironmentConfig, action: string): AccessPolicy {
-  const { requesters, approvers, actions } = environment.slack.approvals;
-  const own = Object.hasOwn(actions, action) ? actions[action as keyof typeof actions] : undefined;
-  return { requesters: own?.requesters ?? requesters, approvers: own?.approvers ?? approvers };
+  return accessFor(environment, action);
 }
 
 /** The approval part of the policy for `action`, as core's `applyReaction` takes it. */
@@ -49,14 +54,14 @@ export function approvalPolicy(environment: EnvironmentConfig, action: string): 
   return { approvers: accessPolicy(environment, action).approvers, approveReaction, rejectReaction };
 }
 
-export function environmentOf(services: SlackServices, name: string): EnvironmentConfig {
+export function environmentOf(services: Pick<SlackServices, 'config'>, name: string): EnvironmentConfig {
   const environment = findEnvironment(services.config, name);
   if (!environment) throw new Error(`unknown environment ${name}`);
   return environment;
 }
 
 /** Append to the audit stream, and post the line to the environment's audit channel if it has one. */
-export async function audit(services: SlackServices, entry: AuditEntry): Promise<void> {
+export async function audit(services: SlackPosting, entry: AuditEntry): Promise<void> {
   await appendAudit(services.redis, services.prefix, entry);
   const channel = findEnvironment(services.config, entry.environment)?.slack.auditChannel;
   if (channel === undefined) return;
@@ -65,7 +70,7 @@ export async function audit(services: SlackServices, entry: AuditEntry): Promise
 }
 
 /** Slack calls whose failure must not stop the flow: logged, not thrown. */
-export async function bestEffort<T>(services: SlackServices, what: string, call: () => Promise<T>): Promise<T | undefined> {
+export async function bestEffort<T>(services: Pick<SlackServices, 'log'>, what: string, call: () => Promise<T>): Promise<T | undefined> {
   try {
     return await call();
   } catch (error) {

@@ -2,7 +2,8 @@ import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import type { ProgressEvent, ReleaseResult, Reporter } from '../core/events.js';
-import { ApprovalGate } from './approval-gate.js';
+import { ApprovalStore } from '../queue/approvals.js';
+import { SlackMemo } from './slack-memo.js';
 import { ChannelPacer } from './channel-pacer.js';
 import type { SlackMessage } from './block-kit.js';
 import { approvalStateMessage, progressMessage, summaryMessage } from './blocks.js';
@@ -27,7 +28,9 @@ export interface ThreadReporterOptions {
   /** Identifies the release (the request id); the summary is posted once per thread and key. */
   releaseKey: string;
   /** Keeps the progress message ts and the summary mark across job retries and worker crashes. */
-  gate?: ApprovalGate | undefined;
+  gate?: SlackMemo | undefined;
+  /** Where an approved release's request is kept, for its final root message. */
+  approvals?: ApprovalStore | undefined;
   /**
    * Least time between two Slack writes of this thread; default 1100 ms: Slack allows about one
    * message a second per channel, and the margin absorbs jitter in when requests arrive.
@@ -143,9 +146,9 @@ export class ThreadReporter implements Reporter {
   }
 
   private async rootMessage(result: ReleaseResult): Promise<SlackMessage> {
-    const { gate, target } = this.options;
+    const { gate, approvals, target } = this.options;
     if (!gate) return finishedRootMessage(result, null);
-    const approval = await gate.get({ channel: target.channel, ts: target.threadTs }).catch(() => null);
+    const approval = approvals ? await approvals.byMessage({ channel: target.channel, ts: target.threadTs }).catch(() => null) : null;
     if (approval) return approvalStateMessage(approval.request, { planText: approval.planText, result });
     const root = await gate.recall(rootMemoKey(target)).catch(() => null);
     return finishedRootMessage(result, root === null ? null : (JSON.parse(root) as RootRequest));
@@ -163,7 +166,8 @@ export function rootMemoKey(target: ThreadTarget): string {
 
 export interface ThreadReporterFactoryOptions {
   client: WebClient;
-  gate?: ApprovalGate | undefined;
+  gate?: SlackMemo | undefined;
+  approvals?: ApprovalStore | undefined;
   pacer?: ChannelPacer | undefined;
   minIntervalMs?: number | undefined;
   log?: SlackLog | undefined;
@@ -185,5 +189,5 @@ export function workerThreadReporters(config: Config, redis: Redis, log?: SlackL
   if (!token) return null;
   const client = new WebClient(token, config.runtime.slackApiUrl ? { slackApiUrl: config.runtime.slackApiUrl } : {});
   const { prefix } = config.redis;
-  return threadReporterFactory({ client, gate: new ApprovalGate(redis, prefix), pacer: new ChannelPacer(redis, prefix), log, minIntervalMs });
+  return threadReporterFactory({ client, gate: new SlackMemo(redis, prefix), approvals: new ApprovalStore(redis, prefix), pacer: new ChannelPacer(redis, prefix), log, minIntervalMs });
 }

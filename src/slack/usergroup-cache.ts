@@ -19,7 +19,7 @@ export interface GroupProblem {
  * not on every call, and `problems()` lets a refusal explain itself.
  */
 export class UsergroupCache {
-  private readonly entries = new Map<string, { members: readonly string[]; until: number }>();
+  private readonly entries = new Map<string, { members: readonly string[]; until: number; fetchedAt: number }>();
   private readonly failures = new Map<string, { problem: GroupProblem; until: number }>();
   private readonly states = new Map<string, string>();
   private readonly inflight = new Map<string, Promise<readonly string[]>>();
@@ -38,11 +38,40 @@ export class UsergroupCache {
     return (groupId) => resolved.get(groupId) ?? [];
   }
 
+  /**
+   * Members as of no earlier than `maxAgeMs` ago: the deciding check of an approval asks with
+   * 30 s, so an approver removed from a group stops counting within that time, whatever the TTL.
+   * `checkedAt`: when the oldest answer used was fetched.
+   */
+  async resolveFresh(groupIds: readonly string[], maxAgeMs: number): Promise<{ members: GroupMembers; checkedAt: number }> {
+    const resolved = new Map<string, readonly string[]>();
+    let checkedAt = this.now();
+    await Promise.all(
+      [...new Set(groupIds)].map(async (id) => {
+        const cached = this.entries.get(id);
+        if (cached && this.now() - cached.fetchedAt <= maxAgeMs) {
+          resolved.set(id, cached.members);
+          checkedAt = Math.min(checkedAt, cached.fetchedAt);
+          return;
+        }
+        const started = this.now();
+        resolved.set(id, await this.fetchShared(id));
+        checkedAt = Math.min(checkedAt, started);
+      }),
+    );
+    return { members: (groupId) => resolved.get(groupId) ?? [], checkedAt };
+  }
+
   async members(groupId: string): Promise<readonly string[]> {
     const cached = this.entries.get(groupId);
     if (cached && cached.until > this.now()) return cached.members;
     const failed = this.failures.get(groupId);
     if (failed && failed.until > this.now()) return [];
+    return this.fetchShared(groupId);
+  }
+
+  /** One request per group at a time, shared by whoever asks meanwhile. */
+  private fetchShared(groupId: string): Promise<readonly string[]> {
     let pending = this.inflight.get(groupId);
     if (!pending) {
       pending = this.fetch(groupId).finally(() => this.inflight.delete(groupId));
@@ -63,7 +92,7 @@ export class UsergroupCache {
     try {
       const response = await this.client.usergroups.users.list({ usergroup: groupId });
       const members = response.users ?? [];
-      this.entries.set(groupId, { members, until: this.now() + this.ttlMs });
+      this.entries.set(groupId, { members, until: this.now() + this.ttlMs, fetchedAt: this.now() });
       this.failures.delete(groupId);
       this.changeState(groupId, 'ok', () => this.log?.info(`user group ${groupId} can be read again (${members.length} members)`));
       return members;

@@ -13,15 +13,26 @@
  * went out exactly once (one 'finished' progress event, one summary line in the workers' logs,
  * one final audit entry); the stored result says what happened.
  *
+ * One more kill point is not a worker's: the bot process (src/bot.ts, behind its own tripwire) is
+ * SIGKILLed right after an approval's transition to approved (and into the outbox) reached Redis,
+ * before it enqueued the job. Another bot process completes the outbox; the release runs once,
+ * under its approval, which ends used.
+ *
  * Last line: {"kill_points":N,"consistent":N,...}. Exits 1 when any kill point is inconsistent.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { ApprovalStore } from '../../src/queue/approvals.js';
+import { approveActionId } from '../../src/slack/blocks.js';
+import { createSlackDriver, startSlackStandIn, type SlackStandIn } from '../../src/sandbox/slack/index.js';
 import type { KubeObject } from '../../src/sandbox/store.js';
 import { readAudit } from '../../src/queue/audit.js';
 import { enqueueRelease } from '../../src/queue/enqueue.js';
 import { mustType } from '../../src/sandbox/resource-types.js';
 import type { ReleaseResult } from '../../src/core/events.js';
 import { readRunCursor } from '../../jobs/run-release-job.js';
-import { isEvent, resultOf, waitFor, World, type WorkerProcess } from '../jobs/harness.js';
+import { isEvent, resultOf, root, waitFor, World, type WorkerProcess } from '../jobs/harness.js';
+import { redisUrl } from '../queue/redis-fixture.js';
 import { RedisTripwireProxy, Tripwires, type Tripwire } from '../jobs/redis-tripwire.js';
 
 const cursorAt = (phase: 'forward' | 'compensation', completed: number): string => `"runCursor":{"phase":"${phase}","completed":${completed},`;
@@ -39,9 +50,10 @@ interface KillPoint {
   /**
    * kill (default): SIGKILL at the wire. pause: SIGSTOP right after the us-east switch passed its
    * lease check; another worker finishes, a rollback follows, then SIGCONT: the old write must be
-   * refused. outside: an operator switches eu-west back to v1 by hand during the bake.
+   * refused. outside: an operator switches eu-west back to v1 by hand during the bake. approval:
+   * the bot is killed between an approval's transition and its enqueue.
    */
-  kind?: 'kill' | 'pause' | 'outside';
+  kind?: 'kill' | 'pause' | 'outside' | 'approval';
   expect: 'succeeded' | 'rolled-back' | 'stopped';
 }
 
@@ -83,6 +95,7 @@ const killPoints: KillPoint[] = [
   },
   { label: 'worker paused (SIGSTOP) past its lease TTL right before the us-east switch, woken after a takeover and a rollback', kind: 'pause', expect: 'succeeded' },
   { label: 'operator switches eu-west back to v1 by hand during the bake', kind: 'outside', expect: 'stopped' },
+  { label: 'bot killed after an approval was recorded (approved, in the outbox), before it enqueued the job', kind: 'approval', expect: 'succeeded' },
 ];
 
 const only = process.env.CRASH_POINTS ? process.env.CRASH_POINTS.split(',').map(Number) : null;
@@ -92,8 +105,14 @@ const deployments = mustType('deployments');
 const services = mustType('services');
 const pods = mustType('pods');
 const started = performance.now();
+const BOB = 'U00000BOB';
+const ALICE = 'U0000ALICE';
+const SIGNING_SECRET = 'crash-check-signing-secret';
+// The approval kill point releases to "batch", which gates promote behind one approval by bob.
+const gatedEnvironment = 'batch';
 const world = new World({
-  apps: Object.fromEntries(selected.map((s) => [s.app, {}])),
+  apps: Object.fromEntries(selected.map((s) => [s.app, s.point.kind === 'approval' ? { environments: [gatedEnvironment] } : {}])),
+  batch: { protected: true, slack: { approvals: { approvers: { users: [BOB] }, requesters: { users: [ALICE] } } } },
   policy: { bakeSeconds: 1.5, verifyTimeoutSeconds: 2, healthSamples: 3, lockTtlSeconds: 5 },
   worker: { concurrency: 2, lockDurationMs: 1500, stalledIntervalMs: 500 },
 });
@@ -109,10 +128,10 @@ async function ready(worker: WorkerProcess): Promise<void> {
 }
 
 /** The live version of every region, straight from its store. */
-function liveVersions(app: string): Record<string, string> {
+function liveVersions(app: string, namespace = 'production'): Record<string, string> {
   return Object.fromEntries(
     world.sandbox.regions.map((r) => {
-      const selector = (r.store.get(services, 'production', app)?.spec as { selector?: Record<string, string> } | undefined)?.selector;
+      const selector = (r.store.get(services, namespace, app)?.spec as { selector?: Record<string, string> } | undefined)?.selector;
       return [r.name, selector?.['app.kubernetes.io/version'] ?? '(none)'];
     }),
   );
@@ -153,6 +172,7 @@ interface Verdict {
 async function runKillPoint(entry: (typeof selected)[number], killsSoFar: number): Promise<Verdict> {
   if (entry.point.kind === 'pause') return runPausedWorker(entry);
   if (entry.point.kind === 'outside') return runOutsideChange(entry);
+  if (entry.point.kind === 'approval') return runApprovalKill(entry);
   const { point, number, app } = entry;
   const jobId = `crash-${number}`;
   const t0 = performance.now();
@@ -338,6 +358,106 @@ async function runOutsideChange(entry: (typeof selected)[number]): Promise<Verdi
   return verdictOf(entry, t0, problems, result?.outcome ?? 'none', liveAtChange, reports);
 }
 
+/** A bot process (Procfile web) on the Slack stand-in, its Redis traffic through `redisUrl`. */
+interface BotProcess {
+  child: ChildProcess;
+  output: string[];
+  port: Promise<number>;
+  exited: Promise<number | null>;
+}
+
+/** A port nothing listens on now (PORT must be 1–65535). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function spawnBot(standIn: SlackStandIn, redis: string): Promise<BotProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bot.ts'], {
+    cwd: root,
+    env: { ...process.env, CUTOVER_CONFIG: world.configPath, REDIS_URL: redis, PORT: String(await freePort()), SLACK_BOT_TOKEN: standIn.botToken, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: standIn.apiUrl, SLACK_APP_TOKEN: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const port = new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output.push(chunk.toString());
+      const found = /"port":(\d+)/.exec(output.join(''));
+      if (found) resolve(Number(found[1]));
+    });
+    child.once('exit', () => reject(new Error(`the bot exited before it listened:\n${output.join('')}`)));
+  });
+  port.catch(() => undefined);
+  child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  return { child, output, port, exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+}
+
+/**
+ * Alice asks to promote v2 in the gated environment through a bot process; the tripwire kills that
+ * bot right after the compare-and-set that made the approval 'approved' (and put it in the outbox)
+ * ran in Redis, before the enqueue. A second bot process starts: its outbox sweep enqueues the job
+ * under the approval id; a worker verifies the approval and runs it, once.
+ */
+async function runApprovalKill(entry: (typeof selected)[number]): Promise<Verdict> {
+  const { app } = entry;
+  const t0 = performance.now();
+  const problems: string[] = [];
+  const standIn = await startSlackStandIn();
+  const proxy = await RedisTripwireProxy.start(new URL(redisUrl), wires);
+  proxies.push(proxy);
+  const first = await spawnBot(standIn, proxy.url);
+  proxy.pid = first.child.pid;
+  let second: BotProcess | undefined;
+  const store = new ApprovalStore(world.redis, world.prefix);
+  try {
+    const driver = createSlackDriver({ standIn, botUrl: `http://127.0.0.1:${await first.port}/slack/events`, signingSecret: SIGNING_SECRET });
+    await driver.slashCommand(ALICE, `promote ${app} v2 --env ${gatedEnvironment}`);
+    const request = await standIn.waitFor((s) => s.messages().find((m) => !m.thread_ts && m.text?.startsWith('Approval needed')), 20_000);
+    const ref = { channel: request.channel, ts: request.ts };
+    await waitFor(async () => (await store.byMessage(ref)) !== null, 'the stored approval request', 10_000);
+    const kills = wires.trips.filter((t) => t.action !== 'hold').length;
+    // The CAS script's arguments: the state before and the state after.
+    wires.arm({ match: '$7\r\npending\r\n$8\r\napproved\r\n', action: 'kill-after-reply' });
+    await driver.pressButton(BOB, ref, approveActionId);
+    const trip = await wires.killed(kills + 1, 20_000);
+    wires.disarm();
+    if (trip.pid !== first.child.pid) problems.push(`the tripwire killed pid ${trip.pid}, not the bot`);
+    await first.exited;
+    const record = (await store.byMessage(ref))!;
+    const id = record.request.id;
+    const liveAtKill = liveVersions(app, gatedEnvironment);
+    if (record.request.state !== 'approved') problems.push(`the approval is ${record.request.state} at the kill, expected approved`);
+    if (!(await store.isIndexed(id, 'outbox'))) problems.push('the approval is not in the outbox at the kill');
+    if (await world.queue.getJob(id)) problems.push('the job was already queued at the kill: the kill did not land between the transition and the enqueue');
+
+    second = await spawnBot(standIn, redisUrl);
+    await second.port;
+    let result: ReleaseResult | null = null;
+    try {
+      result = await resultOf(world.queue, id, 45_000);
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+    }
+    if (result && result.outcome !== 'succeeded') problems.push(`the approved release ended ${result.outcome}: ${result.reasons.join('; ')}`);
+    const live = liveVersions(app, gatedEnvironment);
+    if (Object.values(live).some((v) => v !== 'v2')) problems.push(`live ${JSON.stringify(live)}, expected v2 everywhere`);
+    const after = (await store.get(id))!.request;
+    if (after.state !== 'used') problems.push(`the approval ended ${after.state}, expected used`);
+    const jobs = (await world.queue.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed', 'prioritized'])).filter((j) => (j.data as { app?: string }).app === app);
+    if (jobs.length !== 1) problems.push(`${jobs.length} jobs for ${app}, expected exactly one`);
+    const reports = await reportedOnce(id, app, problems);
+    if (reports.runs !== 1) problems.push(`${reports.runs} runs audited, expected one`);
+    return { ...verdictOf(entry, t0, problems, result?.outcome ?? 'none', liveAtKill, reports), live, cursorAtKill: 'bot killed after approved, before enqueue' };
+  } finally {
+    for (const bot of [first, second]) if (bot && bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
+    await Promise.all([first.exited, second?.exited]);
+    await standIn.close();
+  }
+}
+
 const verdicts: Verdict[] = [];
 let exitCode = 0;
 try {
@@ -345,7 +465,7 @@ try {
   const preparing = [...selected];
   await Promise.all(
     Array.from({ length: 3 }, async () => {
-      for (let next = preparing.shift(); next; next = preparing.shift()) await world.prepare(next.app, { install: ['v2'] });
+      for (let next = preparing.shift(); next; next = preparing.shift()) await world.prepare(next.app, { install: ['v2'] }, next.point.kind === 'approval' ? gatedEnvironment : 'production');
     }),
   );
   const workers = await Promise.all([spawnProxiedWorker(), spawnProxiedWorker()]);

@@ -3,7 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actorOf, runCli } from '../../src/cli.js';
+import { runCli } from '../../src/cli.js';
+import { ciContext } from '../../src/config/ci.js';
 import { cliIn, startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
 
 let world: SandboxEnv;
@@ -120,13 +121,13 @@ describe('cutover CLI', () => {
 
 describe('the actor a CLI release is recorded as', () => {
   it.each([
-    [{ GITHUB_ACTOR: 'octocat', USER: 'runner' }, 'github:octocat'],
-    [{ GITLAB_USER_LOGIN: 'alice' }, 'gitlab:alice'],
-    [{ CIRCLE_USERNAME: 'bob' }, 'circleci:bob'],
-    [{ BUILDKITE_BUILD_CREATOR_EMAIL: 'carol@example.com' }, 'buildkite:carol@example.com'],
+    [{ GITHUB_ACTOR: 'octocat', USER: 'runner' }, 'cli:octocat'],
+    [{ GITLAB_USER_LOGIN: 'alice' }, 'cli:alice'],
+    [{ CIRCLE_USERNAME: 'bob' }, 'cli:bob'],
+    [{ BUILDKITE_BUILD_CREATOR: 'carol' }, 'cli:carol'],
     [{ USER: 'dave' }, 'cli:dave'],
     [{}, 'cli:from-the-os'],
   ])('%j → %s', (env, actor) => {
-    expect(actorOf(env, () => 'from-the-os')).toBe(actor);
+    expect(ciContext(env, () => 'from-the-os').actor).toBe(actor);
   });
 });

@@ -1,17 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import {
-  applyReaction,
+  approvalRefusals,
+  approverIds,
+  confirm,
+  decide,
   expire,
   fnv1a64,
+  howToAsk,
   isGated,
   markUsed,
   openApproval,
   planDigest,
-  stillValid,
+  reactionDecision,
   supersede,
   type ApprovalPolicy,
   type ApprovalRequest,
-  type ReactionEvent,
+  type ApprovalUse,
+  type Decision,
+  type DecidingEvidence,
 } from '../../src/core/approval.js';
 import type { Plan } from '../../src/core/plan.js';
 
@@ -46,17 +52,26 @@ function request(required = 1): ApprovalRequest {
   );
 }
 
-function react(user: string, reaction = 'white_check_mark', options: Partial<ReactionEvent> = {}): ReactionEvent {
-  return { user, reaction, removed: false, at: t0 + minute, ...options };
+function react(user: string, reaction = 'white_check_mark', options: { removed?: boolean; at?: number } = {}): Decision | null {
+  return reactionDecision({ user, reaction, removed: options.removed ?? false, at: options.at ?? t0 + minute }, policy);
 }
 
-/** Apply reactions in order and return every effect plus the final request. */
-function play(start: ApprovalRequest, events: ReactionEvent[]) {
+function press(user: string, kind: Decision['kind'] = 'approve', at = t0 + minute): Decision {
+  return { user, kind, via: 'button', at };
+}
+
+/** Apply decisions in order and return every effect plus the final request. */
+function play(start: ApprovalRequest, decisions: (Decision | null)[]) {
   let current = start;
   const effects: string[] = [];
   const replies: (string | undefined)[] = [];
-  for (const event of events) {
-    const outcome = applyReaction(current, event, policy, groupMembers);
+  for (const decision of decisions) {
+    if (decision === null) {
+      effects.push('other-emoji');
+      replies.push(undefined);
+      continue;
+    }
+    const outcome = decide(current, decision, policy, groupMembers, policy);
     current = outcome.request;
     effects.push(outcome.effect);
     replies.push(outcome.reply);
@@ -64,120 +79,185 @@ function play(start: ApprovalRequest, events: ReactionEvent[]) {
   return { request: current, effects, replies };
 }
 
+/** The deciding check: the reactions Slack shows on the message, groups answered just now. */
+function evidence(reactions: string[] | null, at = t0 + 2 * minute, members = groupMembers, membershipCheckedAt = at): DecidingEvidence {
+  return { at, reactionsOnMessage: reactions === null ? null : new Set(reactions), groupMembers: members, membershipCheckedAt };
+}
+
+/** Decide, then confirm with everything on the message. */
+function approved(required = 1, voters: Decision[] = [press('UALICE')]): ApprovalRequest {
+  const pending = play(request(required), voters).request;
+  return confirm(pending, evidence(voters.filter((v) => v.via === 'reaction').map((v) => v.user)), policy).request;
+}
+
 describe('openApproval', () => {
-  it('starts pending with no approvers and an expiry', () => {
-    expect(request(2)).toMatchObject({ state: 'pending', approvers: [], requiredApprovals: 2, createdAt: t0, expiresAt: t0 + 30 * minute, notified: [] });
+  it('starts pending with no votes, an expiry and a Slack origin by default', () => {
+    expect(request(2)).toMatchObject({ state: 'pending', votes: [], requiredApprovals: 2, createdAt: t0, expiresAt: t0 + 30 * minute, notified: [], origin: { via: 'slack' } });
   });
 });
 
-describe('applyReaction', () => {
-  it('approves with one approval by an allowed approver', () => {
+describe('decide: reactions and buttons feed one state machine', () => {
+  it('the vote that brings enough approvals proposes, it does not approve: the deciding check confirms', () => {
     const { request: r, effects } = play(request(), [react('UALICE')]);
-    expect(effects).toEqual(['approved']);
-    expect(r).toMatchObject({ state: 'approved', approvers: ['UALICE'], decidedAt: t0 + minute });
+    expect(effects).toEqual(['deciding']);
+    expect(r.state).toBe('pending');
+    expect(r.votes).toMatchObject([{ user: 'UALICE', via: 'reaction', allowedAs: { kind: 'user' } }]);
+    const confirmed = confirm(r, evidence(['UALICE']), policy);
+    expect(confirmed.effect).toBe('approved');
+    expect(confirmed.request).toMatchObject({ state: 'approved', decidedAt: t0 + 2 * minute, confirmedAt: t0 + 2 * minute, votes: [{ user: 'UALICE', seenAt: t0 + 2 * minute, checkedAt: t0 + 2 * minute }] });
   });
 
-  it('counts approval through a user group', () => {
-    expect(play(request(), [react('ULEAD2')]).request.state).toBe('approved');
+  it('counts a button press and a reaction alike, and a group member by the group', () => {
+    const { request: r, effects } = play(request(2), [press('ULEAD2'), react('UALICE')]);
+    expect(effects).toEqual(['counted', 'deciding']);
+    expect(r.votes.map((v) => [v.user, v.via, v.allowedAs])).toEqual([
+      ['ULEAD2', 'button', { kind: 'usergroup', group: 'SLEADS' }],
+      ['UALICE', 'reaction', { kind: 'user' }],
+    ]);
   });
 
-  it('ignores self-approval, even by a listed approver, and says so once', () => {
-    const { request: r, effects, replies } = play(request(), [react('UREQ'), react('UREQ', 'white_check_mark', { removed: true }), react('UREQ')]);
-    expect(effects).toEqual(['ignored-self', 'ignored-self', 'ignored-self']);
-    expect(replies[0]).toMatch(/you asked for this release, so your approval does not count.*:white_check_mark:/);
-    expect(replies.slice(1)).toEqual([undefined, undefined]);
-    expect(r).toMatchObject({ state: 'pending', approvers: [], notified: ['UREQ'] });
+  it('ignores self-approval, even by a listed approver: a reaction is told once, a press every time', () => {
+    const reactions = play(request(), [react('UREQ'), react('UREQ', 'white_check_mark', { removed: true }), react('UREQ')]);
+    expect(reactions.effects).toEqual(['ignored-self', 'ignored-self', 'ignored-self']);
+    expect(reactions.replies[0]).toMatch(/you asked for this release, so your approval does not count.*:white_check_mark:/);
+    expect(reactions.replies.slice(1)).toEqual([undefined, undefined]);
+    const presses = play(request(), [press('UREQ'), press('UREQ')]);
+    expect(presses.replies).toEqual([expect.stringMatching(/you asked for this release/), expect.stringMatching(/you asked for this release/)]);
+    expect(presses.request.votes).toEqual([]);
   });
 
-  it('ignores a non-approver and says so once', () => {
-    const { request: r, effects, replies } = play(request(), [react('UBOB'), react('UBOB', 'x')]);
-    expect(effects).toEqual(['ignored-not-approver', 'ignored-not-approver']);
+  it('ignores a non-approver and says why', () => {
+    const { request: r, effects, replies } = play(request(), [react('UBOB'), react('UBOB', 'x'), press('UBOB')]);
+    expect(effects).toEqual(['ignored-not-approver', 'ignored-not-approver', 'ignored-not-approver']);
     expect(replies[0]).toMatch(/<@UBOB> is not an approver here/);
     expect(replies[1]).toBeUndefined();
+    expect(replies[2]).toMatch(/<@UBOB> is not an approver here/);
     expect(r.state).toBe('pending');
   });
 
-  it('ignores other emoji, also skin-tone variants of other emoji', () => {
-    expect(play(request(), [react('UALICE', 'tada'), react('UALICE', '+1::skin-tone-3')]).effects).toEqual(['ignored-other-emoji', 'ignored-other-emoji']);
+  it('ignores other emoji and accepts skin-tone variants of the configured one', () => {
+    expect(react('UALICE', 'tada')).toBeNull();
+    expect(react('UALICE', '+1::skin-tone-3')).toBeNull();
+    expect(reactionDecision({ user: 'UALICE', reaction: '+1::skin-tone-2', removed: false, at: t0 }, { ...policy, approveReaction: '+1' })).toMatchObject({ kind: 'approve' });
   });
 
-  it('accepts skin-tone variants of the configured reaction', () => {
-    const custom = { ...policy, approveReaction: '+1' };
-    expect(applyReaction(request(), react('UALICE', '+1::skin-tone-2'), custom, groupMembers).effect).toBe('approved');
+  it('rejects on the reject reaction or button by an approver; later decisions change nothing, a late press is told so', () => {
+    const { request: r, effects, replies } = play(request(2), [react('UALICE'), press('ULEAD1', 'reject'), react('ULEAD2'), press('ULEAD2')]);
+    expect(effects).toEqual(['counted', 'rejected', 'ignored-closed', 'ignored-closed']);
+    expect(r).toMatchObject({ state: 'rejected', rejectedBy: 'ULEAD1' });
+    expect(replies[3]).toMatch(/already rejected/);
   });
 
-  it('rejects on the reject reaction by an approver; later reactions change nothing', () => {
-    const { request: r, effects } = play(request(2), [react('UALICE'), react('ULEAD1', 'x'), react('ULEAD2')]);
-    expect(effects).toEqual(['counted', 'rejected', 'ignored-closed']);
-    expect(r).toMatchObject({ state: 'rejected', rejectedBy: 'ULEAD1', approvers: ['UALICE'] });
-  });
-
-  it('lets the requester cancel their own request with the reject reaction', () => {
-    const { request: r, effects } = play(request(), [react('UREQ', 'x')]);
-    expect(effects).toEqual(['rejected']);
-    expect(r).toMatchObject({ state: 'rejected', rejectedBy: 'UREQ' });
+  it('lets the requester cancel their own request', () => {
+    expect(play(request(), [react('UREQ', 'x')]).request).toMatchObject({ state: 'rejected', rejectedBy: 'UREQ' });
+    expect(play(request(), [press('UREQ', 'reject')]).request).toMatchObject({ state: 'rejected', rejectedBy: 'UREQ' });
   });
 
   it('needs two distinct approvers when two are required', () => {
-    const { request: r, effects } = play(request(2), [react('UALICE'), react('UALICE'), react('UREQ'), react('ULEAD1')]);
-    expect(effects).toEqual(['counted', 'counted', 'ignored-self', 'approved']);
-    expect(r).toMatchObject({ state: 'approved', approvers: ['UALICE', 'ULEAD1'] });
+    const { request: r, effects } = play(request(2), [react('UALICE'), press('UALICE'), react('UREQ'), react('ULEAD1')]);
+    expect(effects).toEqual(['counted', 'counted', 'ignored-self', 'deciding']);
+    expect(approverIds(r)).toEqual(['UALICE', 'ULEAD1']);
   });
 
-  it('withdraws an approval on reaction_removed', () => {
-    const { request: r, effects } = play(request(2), [react('UALICE'), react('UALICE', 'white_check_mark', { removed: true }), react('ULEAD1')]);
-    expect(effects).toEqual(['counted', 'withdrawn', 'counted']);
-    expect(r).toMatchObject({ state: 'pending', approvers: ['ULEAD1'] });
+  it('withdraws a reaction vote on reaction_removed, never a button vote', () => {
+    const reaction = play(request(2), [react('UALICE'), react('UALICE', 'white_check_mark', { removed: true }), react('ULEAD1')]);
+    expect(reaction.effects).toEqual(['counted', 'withdrawn', 'counted']);
+    expect(approverIds(reaction.request)).toEqual(['ULEAD1']);
+    const button = play(request(2), [press('UALICE'), react('UALICE', 'white_check_mark', { removed: true })]);
+    expect(approverIds(button.request)).toEqual(['UALICE']);
   });
 
-  it('does not reopen a decided request when its reaction is removed', () => {
-    const { request: r, effects } = play(request(), [react('UALICE'), react('UALICE', 'white_check_mark', { removed: true })]);
-    expect(effects).toEqual(['approved', 'ignored-closed']);
-    expect(r.state).toBe('approved');
+  it('proposes again on a repeated vote once enough are in (a deciding check that could not run is retried)', () => {
+    const once = play(request(), [press('UALICE')]).request;
+    expect(decide(once, press('UALICE'), policy, groupMembers).effect).toBe('deciding');
   });
 
-  it('expires: a reaction after the expiry does not approve, and says why', () => {
-    const late = react('UALICE', 'white_check_mark', { at: t0 + 30 * minute });
-    const outcome = applyReaction(request(), late, policy, groupMembers);
+  it('expires: a decision after the expiry does not count, and says why', () => {
+    const outcome = decide(request(), press('UALICE', 'approve', t0 + 30 * minute), policy, groupMembers);
     expect(outcome.effect).toBe('ignored-expired');
-    expect(outcome.request).toMatchObject({ state: 'expired', approvers: [] });
+    expect(outcome.request).toMatchObject({ state: 'expired', votes: [] });
     expect(outcome.reply).toMatch(/expired.*\/release promote shop v42 --env production/);
   });
 });
 
-describe('expire', () => {
+describe('confirm: the deciding check', () => {
+  it('drops a reaction vote whose reaction is gone (removed before its addition was processed): not approved', () => {
+    const pending = play(request(), [react('UALICE')]).request;
+    const checked = confirm(pending, evidence([]), policy);
+    expect(checked.effect).toBe('not-confirmed');
+    expect(checked.request).toMatchObject({ state: 'pending', votes: [] });
+    expect(checked.dropped).toEqual([{ user: 'UALICE', why: 'their reaction is no longer on the request' }]);
+  });
+
+  it('drops a voter who left the approvers group by a fresh answer', () => {
+    const pending = play(request(), [press('ULEAD1')]).request;
+    const checked = confirm(pending, evidence(null, t0 + 2 * minute, () => []), policy);
+    expect(checked.effect).toBe('not-confirmed');
+    expect(checked.dropped[0]).toMatchObject({ user: 'ULEAD1', why: expect.stringMatching(/not an approver/) });
+  });
+
+  it('never decides on a membership answer older than 30 s', () => {
+    const pending = play(request(), [press('ULEAD1')]).request;
+    const stale = confirm(pending, evidence(null, t0 + 2 * minute, groupMembers, t0 + 2 * minute - 31_000), policy);
+    expect(stale.effect).toBe('not-confirmed');
+    const fresh = confirm(pending, evidence(null, t0 + 2 * minute, groupMembers, t0 + 2 * minute - 30_000), policy);
+    expect(fresh.effect).toBe('approved');
+    expect(fresh.request.votes[0]).toMatchObject({ allowedAs: { kind: 'usergroup', group: 'SLEADS' }, checkedAt: t0 + 2 * minute - 30_000 });
+  });
+
+  it('does not approve past the expiry', () => {
+    const pending = play(request(), [press('UALICE')]).request;
+    expect(confirm(pending, evidence(null, t0 + 30 * minute), policy)).toMatchObject({ effect: 'ignored-expired', request: { state: 'expired' } });
+  });
+});
+
+describe('expire and supersede', () => {
   it('expires a pending request at its expiry time, not before', () => {
     expect(expire(request(), t0 + 30 * minute - 1).state).toBe('pending');
     expect(expire(request(), t0 + 30 * minute)).toMatchObject({ state: 'expired', decidedAt: t0 + 30 * minute });
   });
 
   it('leaves decided requests alone', () => {
-    const approved = play(request(), [react('UALICE')]).request;
-    expect(expire(approved, t0 + 60 * minute).state).toBe('approved');
+    expect(expire(approved(), t0 + 60 * minute).state).toBe('approved');
+    expect(supersede(approved(), t0 + 3 * minute).state).toBe('superseded');
   });
 });
 
-describe('used once, and only for the approved plan', () => {
-  it('runs when the plan is unchanged, then never again', () => {
-    const approved = play(request(), [react('UALICE')]).request;
-    expect(stillValid(approved, planDigest(plan))).toBe('run');
-    const used = markUsed(approved, t0 + 2 * minute);
-    expect(used.state).toBe('used');
-    expect(stillValid(used, planDigest(plan))).toBe('not-approved');
-    expect(markUsed(used, t0 + 3 * minute)).toBe(used);
+describe('approvalRefusals: what the worker verifies before its first change', () => {
+  const use: ApprovalUse = { action: 'promote', app: 'shop', environment: 'production', version: 'v42', requester: 'UREQ', usedBy: 'req-1@1' };
+  const workerPolicy = { required: 1, approvers: policy.approvers };
+
+  it('lets an approved request run, once: used by this run it may resume, used by another it may not', () => {
+    const ok = approved();
+    expect(approvalRefusals(ok, use, workerPolicy)).toEqual([]);
+    const used = markUsed(ok, 'req-1@1');
+    expect(used).toMatchObject({ state: 'used', usedBy: 'req-1@1' });
+    expect(approvalRefusals(used, use, workerPolicy)).toEqual([]);
+    expect(approvalRefusals(used, { ...use, usedBy: 'req-1@2' }, workerPolicy)).toEqual(['it was already used by job req-1@1']);
+    expect(markUsed(used, 'req-1@2')).toBe(used);
   });
 
-  it('asks again when the live state changed the plan', () => {
-    const approved = play(request(), [react('UALICE')]).request;
-    const changed: Plan = { ...plan, steps: plan.steps.map((s) => (s.kind === 'switch' && s.region === 'us-east' ? { ...s, from: 'v40' } : s)) };
-    expect(stillValid(approved, planDigest(changed))).toBe('ask-again');
-    expect(supersede(approved, t0 + 2 * minute).state).toBe('superseded');
+  it.each<[string, (r: ApprovalRequest) => ApprovalRequest, Partial<ApprovalUse>, { required: number } | null, RegExp]>([
+    ['pending', () => request(), {}, null, /still waiting for approvals, not approved/],
+    ['rejected', () => play(request(), [press('UALICE', 'reject')]).request, {}, null, /it is rejected, not approved/],
+    ['expired', () => expire(request(), t0 + 31 * minute), {}, null, /it is expired, not approved/],
+    ['superseded', (r) => supersede(r, t0), {}, null, /superseded/],
+    ['another version', (r) => r, { version: 'v43' }, null, /approves promote shop v42 in production, not this job's promote shop v43/],
+    ['another requester', (r) => r, { requester: 'UOTHER' }, null, /asked for by UREQ, not by this job's requester UOTHER/],
+    ['too few approvers for the config the worker runs with', (r) => r, {}, { required: 2 }, /1 distinct approval, 2 needed/],
+    ['the requester among the approvers', (r) => ({ ...r, votes: [...r.votes, { ...r.votes[0]!, user: 'UREQ' }] }), {}, null, /requester approved their own request/],
+    ['a voter no longer an approver in the config', (r) => ({ ...r, votes: [{ ...r.votes[0]!, user: 'UBOB' }] }), {}, null, /UBOB approved as a listed approver, which this environment's approvers do not include/],
+    ['a membership check older than 30 s', (r) => ({ ...r, votes: [{ ...r.votes[0]!, checkedAt: r.decidedAt! - 31_000 }] }), {}, null, /last checked 31 s before the decision/],
+    ['a reaction vote not seen on the message', (r) => ({ ...r, votes: [{ ...r.votes[0]!, via: 'reaction' as const }] }), {}, null, /reaction was not seen on the request/],
+    ['decided after the expiry', (r) => ({ ...r, decidedAt: r.expiresAt }), {}, null, /decided after it expired/],
+    ['never confirmed', (r) => ({ ...r, confirmedAt: undefined }), {}, null, /never confirmed by the deciding check/],
+  ])('refuses %s', (_name, change, useChange, policyChange, reason) => {
+    const refusals = approvalRefusals(change(approved()), { ...use, ...useChange }, { ...workerPolicy, ...policyChange });
+    expect(refusals.join('; ')).toMatch(reason);
   });
 
-  it('never runs a pending, rejected or expired request', () => {
-    expect(stillValid(request(), planDigest(plan))).toBe('not-approved');
-    expect(stillValid(play(request(), [react('UALICE', 'x')]).request, planDigest(plan))).toBe('not-approved');
-    expect(stillValid(expire(request(), t0 + 31 * minute), planDigest(plan))).toBe('not-approved');
+  it('says how to ask, in Slack and from CI', () => {
+    expect(howToAsk(request())).toBe('ask in Slack with `/release promote shop v42 --env production`, or from CI with `cutover promote shop v42 --env production --queue --request-approval`');
   });
 });
 

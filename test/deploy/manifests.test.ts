@@ -117,17 +117,18 @@ describe('deploy/ manifests', () => {
 
   it('hold web and worker Deployments, the web Service and the config ConfigMap, in the ServiceAccount\'s namespace', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata?.name}`).sort()).toEqual(['ConfigMap/cutover-config', 'Deployment/cutover-web', 'Deployment/cutover-worker', 'Service/cutover-web']);
-    const account = rbac.find((o) => o.kind === 'ServiceAccount')!;
-    for (const object of objects) expect(object.metadata?.namespace).toBe(account.metadata?.namespace);
+    const accounts = rbac.filter((o) => o.kind === 'ServiceAccount');
+    for (const object of objects) expect(accounts.map((a) => a.metadata?.namespace)).toContain(object.metadata?.namespace);
   });
 
-  it('run the Procfile commands as the ServiceAccount of config/rbac.yaml, non-root, with the config mounted', () => {
-    const account = rbac.find((o) => o.kind === 'ServiceAccount')!.metadata!.name;
-    for (const [name, process] of [['cutover-web', 'web'], ['cutover-worker', 'worker']] as const) {
+  it('run the Procfile commands as their ServiceAccounts of config/rbac.yaml (web read-only, workers the release Role), non-root, with the config mounted', () => {
+    const roleOf = (account: string) => rbac.find((o) => o.kind === 'RoleBinding' && (o as { subjects?: { name: string }[] }).subjects?.some((s) => s.name === account)) as { roleRef: { name: string } } | undefined;
+    for (const [name, process, role] of [['cutover-web', 'web', 'cutover-read'], ['cutover-worker', 'worker', 'cutover']] as const) {
       const deployment = find<V1Deployment>(objects, 'Deployment', name);
       const pod = deployment.spec!.template.spec!;
       const c = container(deployment);
-      expect(pod.serviceAccountName).toBe(account);
+      expect(rbac.some((o) => o.kind === 'ServiceAccount' && o.metadata?.name === pod.serviceAccountName)).toBe(true);
+      expect(roleOf(pod.serviceAccountName!)?.roleRef.name).toBe(role);
       expect(c.command).toEqual(procfile[process]);
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
       expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });

@@ -24,6 +24,8 @@ export interface AppOptions {
   /** Pod annotations only the worker processes' config has (the test's own setup installs without them). */
   workerPodAnnotations?: Record<string, string>;
   environments?: string[];
+  /** Slack channels bound to the app (`apps.<app>.slack.channels`). */
+  channels?: string[];
 }
 
 export interface WorldOptions {
@@ -33,6 +35,10 @@ export interface WorldOptions {
   /** A second environment "batch" (namespace batch in every region) with this policy. */
   batchPolicy?: Record<string, unknown>;
   worker?: { concurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number; maxStalledCount?: number };
+  /** More settings of the production environment, e.g. `protected` and `slack.approvals`. */
+  production?: Record<string, unknown>;
+  /** More settings of the "batch" environment (created when this or `batchPolicy` is given). */
+  batch?: Record<string, unknown>;
 }
 
 /** A worker process, with every JSON line it printed. */
@@ -70,7 +76,7 @@ export class World {
       proxySyncDelayMs: 50,
       graceScale: 0.1,
       kubeconfigPath: path.join(dir, 'kubeconfig'),
-      ...(this.options.batchPolicy ? { extraNamespaces: ['batch'] } : {}),
+      ...(this.options.batchPolicy || this.options.batch ? { extraNamespaces: ['batch'] } : {}),
       ...this.options.sandbox,
     });
     const document = this.document(true);
@@ -98,8 +104,8 @@ export class World {
     };
     const regions = (namespace: string) =>
       this.sandbox.regions.map((r) => ({ name: r.name, kubeconfig: this.sandbox.kubeconfigPath, context: r.name, namespace, liveUrl: r.ingressUrl }));
-    const environments: Record<string, unknown> = { production: { regions: regions('production'), policy } };
-    if (this.options.batchPolicy) environments.batch = { regions: regions('batch'), policy: { ...policy, ...this.options.batchPolicy } };
+    const environments: Record<string, unknown> = { production: { regions: regions('production'), policy, ...this.options.production } };
+    if (this.options.batchPolicy || this.options.batch) environments.batch = { regions: regions('batch'), policy: { ...policy, ...this.options.batchPolicy }, ...this.options.batch };
     const apps = Object.fromEntries(
       Object.entries(this.options.apps).map(([name, app]) => [
         name,
@@ -111,6 +117,7 @@ export class World {
           terminationGracePeriodSeconds: 1,
           ...(forWorkers && app.workerPodAnnotations ? { podAnnotations: app.workerPodAnnotations } : {}),
           ...(app.environments ? { environments: app.environments } : { environments: ['production'] }),
+          ...(app.channels ? { slack: { channels: app.channels } } : {}),
         },
       ]),
     );

@@ -221,3 +221,50 @@ describe('RBAC in the sandbox', () => {
     expect((await call('GET', '/api/v1/namespaces/team/services', ghost)).status).toBe(401);
   });
 });
+
+describe('the web identity of config/rbac.yaml (cutover-web, Role cutover-read)', () => {
+  let sandbox: Sandbox;
+  let web: KubeCluster;
+  let worker: KubeCluster;
+  const app = conformanceApp('shop');
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ regions: ['eu-west'], readyDelayMs: 50, proxySyncDelayMs: 20, graceScale: 0.1 });
+    const region = sandbox.regions[0]!;
+    await applyManifests(loadKubeConfig({ path: sandbox.kubeconfigPath, context: region.name }), await readManifests(rbacYaml));
+    const as = async (account: string): Promise<KubeCluster> => {
+      const path = join(dirname(sandbox.kubeconfigPath), `kubeconfig-${account}`);
+      await sandbox.writeKubeconfig(path, { serviceAccount: { namespace: 'production', name: account } });
+      return new KubeCluster({ region: region.name, namespace: 'production', kubeconfig: loadKubeConfig({ path, context: region.name }), pollIntervalMs: 50 });
+    };
+    web = await as('cutover-web');
+    worker = await as('cutover');
+    // The workers install and bootstrap, as they do in production.
+    for (const version of ['v1', 'v2']) {
+      await worker.installVersion(app, version, 'setup');
+      await worker.waitForReady(app, version, 1, { timeoutMs: 10_000 });
+    }
+    await worker.bootstrap(app, 'v1');
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+  });
+
+  it('reads what status, dry runs and approval requests need, and answers /readyz', async () => {
+    const state = await web.observe(app);
+    expect(state.live?.version).toBe('v1');
+    expect(state.versions.map((v) => v.version).sort()).toEqual(['v1', 'v2']);
+    await web.ping();
+  });
+
+  it('cannot change the cluster: a selector switch, an install and a delete get 403, and nothing changed', async () => {
+    const switched = await web.switchSelector(app, { from: 'v1', to: 'v2', by: 'web', at: new Date() }).catch((error: unknown) => error);
+    expect(switched).toMatchObject({ code: 'forbidden', status: 403, permission: { verb: 'patch', resource: 'services', namespace: 'production' } });
+    expect((switched as Error).message).toContain('missing permission: "patch" on services in namespace "production"');
+    expect(await web.installVersion(app, 'v3', 'web').catch((error: unknown) => error)).toMatchObject({ code: 'forbidden', status: 403 });
+    expect(await web.deleteVersion(app, 'v2').catch((error: unknown) => error)).toMatchObject({ code: 'forbidden', status: 403 });
+    const state = await web.observe(app);
+    expect(state.live?.version).toBe('v1');
+    expect(state.versions.map((v) => v.version).sort()).toEqual(['v1', 'v2']);
+  });
+});

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { permissions } from '../../src/kube/permissions.js';
+import { permissions, webReads } from '../../src/kube/permissions.js';
 
 interface Rule {
   apiGroups: string[];
@@ -28,25 +28,35 @@ function grantsOf(rules: Rule[]): string[] {
 }
 
 describe('config/rbac.yaml', () => {
-  it('grants exactly the verbs the adapter declares in src/kube/permissions.ts', async () => {
-    const role = (await rbacDocuments()).find((doc) => doc.kind === 'Role')!;
+  it('grants the workers exactly the verbs the adapter declares in src/kube/permissions.ts', async () => {
+    const role = (await rbacDocuments()).find((doc) => doc.kind === 'Role' && doc.metadata.name === 'cutover')!;
     const declared = Object.entries(permissions).flatMap(([resource, { group, verbs }]) => verbs.map((verb) => `${group}/${resource} ${verb}`));
     expect(grantsOf(role.rules ?? [])).toEqual(declared.sort());
   });
 
+  it('grants the web process only get, list and watch, on everything it observes (status, dry runs, approval requests)', async () => {
+    const role = (await rbacDocuments()).find((doc) => doc.kind === 'Role' && doc.metadata.name === 'cutover-read')!;
+    const grants = grantsOf(role.rules ?? []);
+    expect(grants.filter((grant) => !/ (get|list|watch)$/.test(grant))).toEqual([]);
+    const needed = Object.entries(webReads).flatMap(([resource, verbs]) => verbs.map((verb) => `${permissions[resource as keyof typeof permissions].group}/${resource} ${verb}`));
+    expect(needed.filter((grant) => !grants.includes(grant))).toEqual([]);
+  });
+
   it('grants nothing broad: no wildcards, no secrets, no cluster scope', async () => {
     const docs = await rbacDocuments();
-    expect(docs.map((doc) => doc.kind).sort()).toEqual(['Role', 'RoleBinding', 'ServiceAccount']);
-    const grants = grantsOf(docs.find((doc) => doc.kind === 'Role')!.rules ?? []);
+    expect(docs.map((doc) => doc.kind).sort()).toEqual(['Role', 'Role', 'RoleBinding', 'RoleBinding', 'ServiceAccount', 'ServiceAccount']);
+    const grants = docs.filter((doc) => doc.kind === 'Role').flatMap((doc) => grantsOf(doc.rules ?? []));
     expect(grants.filter((grant) => grant.includes('*') || grant.includes('secrets'))).toEqual([]);
   });
 
-  it('binds the Role to the cutover ServiceAccount in the same namespace', async () => {
+  it.each([
+    ['cutover', 'cutover'],
+    ['cutover-web', 'cutover-read'],
+  ])('binds ServiceAccount %s to Role %s in the same namespace, and to nothing else', async (account, role) => {
     const docs = await rbacDocuments();
-    const binding = docs.find((doc) => doc.kind === 'RoleBinding')!;
-    const account = docs.find((doc) => doc.kind === 'ServiceAccount')!;
-    expect(binding.roleRef).toMatchObject({ kind: 'Role', name: 'cutover' });
-    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: account.metadata.name, namespace: account.metadata.namespace }]);
+    const bindings = docs.filter((doc) => doc.kind === 'RoleBinding' && doc.subjects?.some((s) => s.name === account));
+    expect(bindings.map((b) => b.roleRef)).toEqual([{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role }]);
+    expect(bindings[0]!.subjects).toEqual([{ kind: 'ServiceAccount', name: account, namespace: 'production' }]);
     expect(new Set(docs.map((doc) => doc.metadata.namespace))).toEqual(new Set(['production']));
   });
 });

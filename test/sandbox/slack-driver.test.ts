@@ -20,6 +20,7 @@ let app: App;
 let driver: SlackDriver;
 const commandsSeen: string[] = [];
 const reactionsSeen: SeenReaction[] = [];
+const actionsSeen: { user: string; actionId: string; value?: string; blockId: string; channel?: string; messageTs?: string }[] = [];
 
 beforeAll(async () => {
   standIn = await startSlackStandIn();
@@ -51,6 +52,13 @@ beforeAll(async () => {
   };
   app.event('reaction_added', onReaction);
   app.event('reaction_removed', onReaction);
+  app.action({ type: 'block_actions', action_id: /^(approve|reject)$/ }, async ({ ack, body, action, respond }) => {
+    await ack();
+    const pressed = action as { action_id: string; value?: string; block_id: string };
+    const container = (body as { container?: { channel_id?: string; message_ts?: string } }).container;
+    actionsSeen.push({ user: body.user.id, actionId: pressed.action_id, blockId: pressed.block_id, ...(pressed.value ? { value: pressed.value } : {}), ...(container?.channel_id ? { channel: container.channel_id } : {}), ...(container?.message_ts ? { messageTs: container.message_ts } : {}) });
+    await respond({ response_type: 'ephemeral', replace_original: false, text: `you pressed ${pressed.action_id}` });
+  });
   const server = await app.start({ port: 0, host: '127.0.0.1' });
   const { port } = server.address() as AddressInfo;
   driver = createSlackDriver({ botUrl: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET, standIn });
@@ -65,6 +73,7 @@ beforeEach(() => {
   standIn.reset();
   commandsSeen.length = 0;
   reactionsSeen.length = 0;
+  actionsSeen.length = 0;
 });
 
 /** Runs /release promote and waits until the app has answered on the response_url too. */
@@ -119,6 +128,38 @@ describe('driver against a real Bolt 5 app over HTTP', () => {
       [first.eventId, undefined],
       [first.eventId, 1],
     ]);
+  });
+
+  it('delivers a button press as a signed block_actions form post that Bolt routes to app.action(), after the confirm dialog', async () => {
+    const confirm = { title: { type: 'plain_text', text: 'Sure?' }, text: { type: 'plain_text', text: 'It runs.' }, confirm: { type: 'plain_text', text: 'Yes' }, deny: { type: 'plain_text', text: 'No' } };
+    const posted = await fetch(`${standIn.apiUrl}chat.postMessage`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json; charset=utf-8', Authorization: `Bearer ${standIn.botToken}` },
+      body: JSON.stringify({
+        channel: CHANNEL,
+        text: 'approve?',
+        blocks: [{ type: 'actions', block_id: 'decide-1', elements: [{ type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'Approve' }, value: 'apr-1', style: 'primary', confirm }] }],
+      }),
+    }).then((r) => r.json() as Promise<{ ts: string }>);
+    const cancelled = await driver.pressButton('U00000BOB', { channel: CHANNEL, ts: posted.ts }, 'approve', { confirm: 'cancel' });
+    expect(cancelled).toMatchObject({ cancelled: true, confirm });
+    const pressed = await driver.pressButton('U00000BOB', { channel: CHANNEL, ts: posted.ts }, 'approve');
+    expect(pressed.status).toBe(200);
+    expect(pressed.payload).toMatchObject({
+      type: 'block_actions',
+      user: { id: 'U00000BOB', username: 'bob' },
+      container: { type: 'message', message_ts: posted.ts, channel_id: CHANNEL, is_ephemeral: false },
+      channel: { id: CHANNEL, name: 'releases' },
+      message: { ts: posted.ts, text: 'approve?' },
+      actions: [{ action_id: 'approve', block_id: 'decide-1', value: 'apr-1', type: 'button', style: 'primary' }],
+    });
+    await standIn.waitFor(() => actionsSeen.length === 1);
+    expect(actionsSeen).toEqual([{ user: 'U00000BOB', actionId: 'approve', blockId: 'decide-1', value: 'apr-1', channel: CHANNEL, messageTs: posted.ts }]);
+    // The payload's response_url works like a slash command's.
+    const answer = await standIn.waitFor((s) => s.responseUrlPosts().find((p) => p.url === pressed.payload.response_url));
+    expect(answer).toMatchObject({ user: 'U00000BOB', response_type: 'ephemeral', text: 'you pressed approve' });
+    // A user can only press what the message shows.
+    await expect(driver.pressButton('U00000BOB', { channel: CHANNEL, ts: posted.ts }, 'reject')).rejects.toThrow(/no button with action_id reject/);
   });
 
   it('answers url_verification with the challenge', async () => {

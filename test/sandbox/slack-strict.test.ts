@@ -103,6 +103,63 @@ describe('Block Kit limits', () => {
   });
 });
 
+describe('buttons and message metadata', () => {
+  const button = (extra: Record<string, unknown> = {}) => ({ type: 'button', action_id: 'go', text: { type: 'plain_text', text: 'Go' }, value: 'v', ...extra });
+
+  it('refuses buttons beyond their limits: text 75, value 2000, style, confirm dialog fields, duplicate action_id, 25 elements', async () => {
+    const blocks = [
+      {
+        type: 'actions',
+        elements: [
+          button({ text: { type: 'plain_text', text: 'b'.repeat(76) } }),
+          button({ action_id: 'v', value: 'v'.repeat(2001), style: 'green' }),
+          button({ action_id: 'c', confirm: { title: { type: 'plain_text', text: 't'.repeat(101) }, text: { type: 'plain_text', text: 'x' }, confirm: { type: 'plain_text', text: 'Yes' } } }),
+          button({ action_id: 'go' }),
+        ],
+      },
+      { type: 'actions', elements: Array.from({ length: 26 }, (_, i) => button({ action_id: `a${i}` })) },
+    ];
+    const body = await refusal(client.chat.postMessage({ channel: PUBLIC, text: 'x', blocks: blocks }));
+    expect(body.errors).toEqual([
+      'failed to match all allowed schemas [json-pointer:/blocks/0/elements/0/text]',
+      'must be less than 76 characters [json-pointer:/blocks/0/elements/0/text/text]',
+      'must be less than 2001 characters [json-pointer:/blocks/0/elements/1/value]',
+      'must be one of "primary", "danger" [json-pointer:/blocks/0/elements/1/style]',
+      'failed to match all allowed schemas [json-pointer:/blocks/0/elements/2/confirm/title]',
+      'must be less than 101 characters [json-pointer:/blocks/0/elements/2/confirm/title/text]',
+      'must provide an object [json-pointer:/blocks/0/elements/2/confirm/deny]',
+      'duplicate action_id [json-pointer:/blocks/0/elements/3/action_id]',
+      'no more than 25 items allowed [json-pointer:/blocks/1/elements]',
+    ]);
+  });
+
+  it('takes metadata on chat.postMessage and chat.update, refuses malformed metadata, and keeps it on an update without metadata', async () => {
+    const metadata = { event_type: 'cutover_approval', event_payload: { request_id: 'apr-1', version: 'v2', count: 1, ok: true } };
+    const posted = await client.chat.postMessage({ channel: PUBLIC, text: 'x', metadata });
+    expect(standIn.message(PUBLIC, posted.ts!)?.metadata).toEqual(metadata);
+    expect((await refusal(client.chat.postMessage({ channel: PUBLIC, text: 'x', metadata: { event_type: '', event_payload: {} } }))).error).toBe('invalid_metadata_schema');
+    expect((await refusal(client.chat.postMessage({ channel: PUBLIC, text: 'x', metadata: { event_type: 'e', event_payload: { nested: { deeper: { x: 1 } } } } as never }))).error).toBe('invalid_metadata_schema');
+    const raw = await fetch(`${standIn.apiUrl}chat.postMessage`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: standIn.botToken, channel: PUBLIC, text: 'x', metadata: '{not json' }).toString() });
+    expect(await raw.json()).toMatchObject({ ok: false, error: 'invalid_metadata_format' });
+    const changed = { ...metadata, event_payload: { ...metadata.event_payload, state: 'approved' } };
+    await client.chat.update({ channel: PUBLIC, ts: posted.ts!, text: 'y', metadata: changed });
+    expect(standIn.message(PUBLIC, posted.ts!)?.metadata).toEqual(changed);
+    await client.chat.update({ channel: PUBLIC, ts: posted.ts!, text: 'z' });
+    expect(standIn.message(PUBLIC, posted.ts!)?.metadata).toEqual(changed);
+  });
+
+  it('answers reactions.get with who reacted with what, and nothing once a reaction is removed', async () => {
+    const posted = await client.chat.postMessage({ channel: PUBLIC, text: 'x' });
+    standIn.applyUserReaction('U00000BOB', PUBLIC, posted.ts!, 'white_check_mark', false);
+    standIn.applyUserReaction('U000CAROL', PUBLIC, posted.ts!, 'white_check_mark', false);
+    const got = await client.reactions.get({ channel: PUBLIC, timestamp: posted.ts!, full: true });
+    expect(got.message?.reactions).toEqual([{ name: 'white_check_mark', users: ['U00000BOB', 'U000CAROL'], count: 2 }]);
+    standIn.applyUserReaction('U00000BOB', PUBLIC, posted.ts!, 'white_check_mark', true);
+    standIn.applyUserReaction('U000CAROL', PUBLIC, posted.ts!, 'white_check_mark', true);
+    expect((await client.reactions.get({ channel: PUBLIC, timestamp: posted.ts!, full: true })).message?.reactions).toBeUndefined();
+  });
+});
+
 describe('channel membership', () => {
   it('refuses to post where the bot was not invited: not_in_channel for a public channel, channel_not_found for a private one or a DM', async () => {
     expect((await refusal(client.chat.postMessage({ channel: ELSEWHERE, text: 'x' }))).error).toBe('not_in_channel');

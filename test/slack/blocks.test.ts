@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openApproval, type ApprovalRequest } from '../../src/core/approval.js';
+import { openApproval, type ApprovalRequest, type Vote } from '../../src/core/approval.js';
 import type { ProgressEvent, RegionReport, ReleaseResult } from '../../src/core/events.js';
 import type { RegionState } from '../../src/core/model.js';
 import type { Plan, Step } from '../../src/core/plan.js';
@@ -69,13 +69,18 @@ function approval(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
   return { ...base, ...overrides };
 }
 
+/** Button votes by these users. */
+function votes(...users: string[]): Vote[] {
+  return users.map((user) => ({ user, via: 'button', at: t0, allowedAs: { kind: 'user' }, checkedAt: t0 }));
+}
+
 function report(region: string, overrides: Partial<RegionReport>): RegionReport {
   return { region, from: 'v41', to: 'v42', outcome: 'switched', timings: { patchMs: 42, endpointsMs: 1250, dataPlaneMs: 2300, totalMs: 35_000 }, health: null, detail: null, ...overrides };
 }
 
 describe('approvalRequestMessage', () => {
   it('says what changes where, who asked, n/m approvals by whom, how to react and when it expires', () => {
-    const message = approvalRequestMessage(approval({ approvers: ['UALICE'] }), renderPlan(plan), {
+    const message = approvalRequestMessage(approval({ votes: votes('UALICE') }), renderPlan(plan), {
       approveReaction: 'white_check_mark',
       rejectReaction: 'x',
       approvers: { users: ['UALICE'], usergroups: ['SLEADS'] },
@@ -87,7 +92,7 @@ describe('approvalRequestMessage', () => {
     expect(text).toContain('us-east: live selector v41 → v42');
     expect(text).toContain('*Approvals:* 1/2 — approved by <@UALICE>');
     expect(text).toContain('from <@UALICE>, <!subteam^SLEADS>, not from the requester');
-    expect(text).toContain('React with :white_check_mark: to approve or :x: to reject');
+    expect(text).toContain('Press *Approve* or *Reject*, or react with :white_check_mark: to approve or :x: to reject');
     expect(text).toContain(`<!date^${(t0 + 30 * 60_000) / 1000}^{date_short_pretty} at {time}|2024-01-01 12:30 UTC>`);
     expect(message.text).toContain('asked by <@UREQ>');
     expectWithinLimits(message);
@@ -96,8 +101,8 @@ describe('approvalRequestMessage', () => {
 
 describe('approvalStateMessage', () => {
   it.each<[string, Partial<ApprovalRequest>, RegExp]>([
-    ['approved', { state: 'approved', approvers: ['UALICE', 'UBOB'] }, /✅ Approved: promote shop v42 in production.*Approved by <@UALICE>, <@UBOB>/],
-    ['used', { state: 'used', approvers: ['UALICE'] }, /Approved and started.*cannot be used again/],
+    ['approved', { state: 'approved', votes: votes('UALICE', 'UBOB') }, /✅ Approved: promote shop v42 in production.*Approved by <@UALICE>, <@UBOB>/],
+    ['used', { state: 'used', votes: votes('UALICE') }, /Approved and started.*cannot be used again/],
     ['rejected', { state: 'rejected', rejectedBy: 'UBOB' }, /❌ Rejected.*Rejected by <@UBOB>. Nothing ran/],
     ['cancelled by the requester', { state: 'rejected', rejectedBy: 'UREQ' }, /Cancelled by the requester <@UREQ>/],
     ['expired', { state: 'expired' }, /⌛ Expired.*Not approved before <!date\^/],
@@ -270,7 +275,7 @@ describe('limits for huge inputs', () => {
   const hugePlan: Plan = { ...plan, action: 'cleanup', version: null, regions: Array.from({ length: 30 }, (_, i) => `region-${i}`), steps: manySteps };
 
   it.each<[string, () => SlackMessage]>([
-    ['approval request with a huge plan', () => approvalRequestMessage(approval({ approvers: Array.from({ length: 300 }, (_, i) => `U${i}AB`) }), renderPlan(hugePlan), { approveReaction: 'white_check_mark', rejectReaction: 'x', approvers: { users: Array.from({ length: 500 }, (_, i) => `U${i}AB`), usergroups: [] } })],
+    ['approval request with a huge plan', () => approvalRequestMessage(approval({ votes: votes(...Array.from({ length: 300 }, (_, i) => `U${i}AB`)) }), renderPlan(hugePlan), { approveReaction: 'white_check_mark', rejectReaction: 'x', approvers: { users: Array.from({ length: 500 }, (_, i) => `U${i}AB`), usergroups: [] } })],
     ['approval state with a huge plan', () => approvalStateMessage(approval({ state: 'approved' }), { planText: renderPlan(hugePlan), result: splitResult })],
     ['progress of 1500 steps', () => progressMessage([{ type: 'planned', plan: hugePlan, resumedAt: 0 }, ...manySteps.map((s, index): ProgressEvent => ({ type: 'step-finished', index, step: s, phase: 'forward', outcome: 'failed', durationMs: 5, detail: long }))])],
     ['summary of 200 regions with long reasons', () => summaryMessage({ ...splitResult, reasons: Array.from({ length: 100 }, () => long), regions: Array.from({ length: 200 }, (_, i) => report(`region-${i}`, { outcome: 'failed', detail: long, health: { readyPods: 1, samples: Object.fromEntries(Array.from({ length: 50 }, (_, j) => [`v${j}`, j])), failedSamples: 1 } })) })],

@@ -22,6 +22,7 @@ export function slackConfig(prefix: string, extra: { expiresMinutes?: number; au
   const config = {
     redis: { prefix },
     apps: {
+      // Apps sharing a namespace need routes of their own.
       shop: { image: 'registry.example.com/shop:{version}', hosts: ['shop.example.com'] },
       cart: { image: 'registry.example.com/cart:{version}', hosts: ['cart.example.com'] },
     },

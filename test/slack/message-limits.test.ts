@@ -184,7 +184,7 @@ describe('what the workers and the approval flow post, rendered for the same cro
       ['progress', progressMessage(events)],
       ['summary', summaryMessage(result)],
       ['approval request', approvalRequestMessage(request, planText, { approveReaction: 'white_check_mark', rejectReaction: 'x', approvers: { users: [BOB], usergroups: [] } })],
-      ['approval state', approvalStateMessage({ ...request, state: 'used', approvers: [BOB] }, { planText, result })],
+      ['approval state', approvalStateMessage({ ...request, state: 'used', votes: [{ user: BOB, via: 'button', at: now.getTime(), allowedAs: { kind: 'user' }, checkedAt: now.getTime() }] }, { planText, result })],
       ['queued root', queuedRootMessage({ action: 'cleanup', app: 'shop', environment: 'production', version: null, requester: ALICE, requestId: 'r' }, planText)],
       ['finished root', finishedRootMessage(result, null)],
       ['history', historyMessage(versions.map((v) => ({ at: now.toISOString(), kind: 'requested', app: 'shop', environment: 'production', version: v, actor: ALICE, detail: 'x'.repeat(300) })))],

@@ -143,7 +143,7 @@ describe('/release over signed HTTP, against a real Bolt app', () => {
 
     const approval = await world.driver.reaction(BOB, at, 'white_check_mark');
     await eventually(() => queuedJobs(world.queue).then((j) => j.length > 0), 'the promote job');
-    expect(world.standIn.message(CHANNEL, request.ts)?.text).toMatch(/^▶️ Approved and started/);
+    expect(world.standIn.message(CHANNEL, request.ts)?.text).toMatch(/^✅ Approved: promote shop v2/);
     await world.driver.redeliver(approval.eventId);
     await settle();
     const jobs = await queuedJobs(world.queue);
@@ -159,6 +159,9 @@ describe('/release over signed HTTP, against a real Bolt app', () => {
       slack: { channel: CHANNEL, threadTs: request.ts },
     });
     expect(jobs[0]!.data.requestId).toMatch(/^apr-shop-/);
+    // The job's id is the approval id, which the worker verifies before any change.
+    expect(jobs[0]!.id).toBe(jobs[0]!.data.requestId);
+    expect(jobs[0]!.data.approvalId).toBe(jobs[0]!.data.requestId);
     const requestId = jobs[0]!.data.requestId as string;
     expect((await audit('requested')).filter((e) => e.requestId === requestId)).toHaveLength(1);
     expect((await audit('approved')).filter((e) => e.requestId === requestId)).toMatchObject([{ actor: BOB, app: 'shop', version: 'v2' }]);
@@ -191,7 +194,7 @@ describe('/release over signed HTTP, against a real Bolt app', () => {
       await world.standIn.waitFor((s) => s.ephemerals(CHANNEL).find((e) => e.user === BOB && textOf(e).includes('expired')));
       await world.standIn.waitFor((s) => s.message(CHANNEL, late.ts)?.text?.startsWith('⌛ Expired'));
       // By the sweep:
-      expect(await world.bot.sweep()).toBeGreaterThanOrEqual(1);
+      expect((await world.bot.sweep()).expired).toBeGreaterThanOrEqual(1);
       expect(world.standIn.message(CHANNEL, swept.ts)?.text).toMatch(/^⌛ Expired/);
       await world.driver.reaction(BOB, { channel: CHANNEL, ts: swept.ts }, 'white_check_mark');
       await settle();
@@ -202,23 +205,19 @@ describe('/release over signed HTTP, against a real Bolt app', () => {
     expect(await audit('expired')).toHaveLength(2);
   });
 
-  it('asks again instead of running when the plan changed between request and approval', async () => {
-    const first = await approvalRequest();
+  it('does not look at the clusters again at the last approval: the worker checks the approved plan against its own observation', async () => {
+    const request = await approvalRequest();
+    const previews = world.clusters.previews.length;
     world.clusters.live.shop = 'v0'; // someone else switched production meanwhile
-    await world.driver.reaction(BOB, { channel: CHANNEL, ts: first.ts }, 'white_check_mark');
-    const second = await world.standIn.waitFor((s) => s.messages(CHANNEL).find((m) => !m.thread_ts && m.ts !== first.ts && m.text?.startsWith('Approval needed')));
-    expect(world.standIn.message(CHANNEL, first.ts)?.text).toMatch(/Superseded/);
-    expect(textOf(second)).toContain('v0 → v2');
-    expect(await queuedJobs(world.queue)).toEqual([]);
-
-    await world.driver.reaction(CAROL, { channel: CHANNEL, ts: second.ts }, 'white_check_mark');
-    const jobs = await eventually(() => queuedJobs(world.queue).then((j) => j.length > 0 && j), 'the promote job');
-    expect(jobs.map((j) => (j.data as { slack: { threadTs: string } }).slack.threadTs)).toEqual([second.ts]);
+    await world.driver.reaction(BOB, { channel: CHANNEL, ts: request.ts }, 'white_check_mark');
+    const [job] = await eventually(() => queuedJobs(world.queue).then((j) => j.length > 0 && j), 'the promote job');
+    expect(world.clusters.previews.length).toBe(previews);
+    expect(job!.data).toMatchObject({ approvalId: job!.id, planDigest: expect.stringMatching(/^[0-9a-f]{16}$/) });
   });
 
   it('tells an approver when a reacted bot message has no pending request (lost from Redis)', async () => {
     const request = await approvalRequest();
-    const key = `${world.prefix}:slack:approval:${CHANNEL}:${request.ts}`;
+    const key = `${world.prefix}:approval-message:${CHANNEL}:${request.ts}`;
     await eventually(async () => (await world.redis.exists(key)) === 1, 'the stored request');
     await world.redis.del(key);
     await world.driver.reaction(BOB, { channel: CHANNEL, ts: request.ts }, 'white_check_mark');

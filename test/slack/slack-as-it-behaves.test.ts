@@ -171,7 +171,7 @@ describe('events as Slack delivers them', () => {
       await eventually(() => queuedJobs(world.queue).then((j) => j.length > 0), 'the promote job');
       await settle();
       expect(await queuedJobs(world.queue)).toHaveLength(1);
-      expect(world.standIn.message(CHANNEL, request.ts)?.text).toMatch(/^▶️ Approved and started/);
+      expect(world.standIn.message(CHANNEL, request.ts)?.text).toMatch(/^✅ Approved: promote shop v2/);
     } finally {
       await replica.stop();
     }
@@ -186,6 +186,6 @@ describe('events as Slack delivers them', () => {
     await eventually(() => queuedJobs(world.queue).then((j) => j.length > 0), 'the promote job');
     await settle();
     expect(await queuedJobs(world.queue)).toHaveLength(1);
-    expect(world.standIn.message(CHANNEL, request.ts)?.text).toMatch(/^▶️ Approved and started/);
+    expect(world.standIn.message(CHANNEL, request.ts)?.text).toMatch(/^✅ Approved: promote shop v2/);
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReleaseQueue } from '../../src/queue/release-queue.js';
 import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
 import { createSlackApp, type SlackBot } from '../../src/slack/app.js';
+import { approveActionId } from '../../src/slack/blocks.js';
 import { deleteKeys, eventually, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
 import { ALICE, BOB, CHANNEL, FakeClusters, queuedJobs, slackConfig, textOf } from './harness.js';
 
@@ -82,6 +83,18 @@ describe('the bot over Socket Mode', () => {
       ['events_api', true],
       ['events_api', true],
     ]);
+  });
+
+  it('takes an Approve press as an interactive envelope, acks it, and enqueues the job once', async () => {
+    await queue.obliterate({ force: true });
+    const before = standIn.messages(CHANNEL).length;
+    await driver.slashCommand(ALICE, 'deploy shop v3 --env production');
+    const request = await standIn.waitFor((s) => s.messages(CHANNEL).slice(before).find((m) => m.text?.startsWith('Approval needed')), 10_000);
+    const press = await driver.pressButton(BOB, { channel: CHANNEL, ts: request.ts }, approveActionId);
+    expect(press.status).toBe(200);
+    const [job] = await eventually(() => queuedJobs(queue).then((jobs) => jobs.length === 1 && jobs), 'the deploy job');
+    expect(job!.data).toMatchObject({ app: 'shop', environment: 'production', version: 'v3', approvedBy: [BOB] });
+    expect(standIn.socketMode.envelopes().at(-1)).toMatchObject({ type: 'interactive', acked: true });
   });
 
   it('reconnects when Slack refreshes the connection, and keeps answering', async () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ProgressEvent, ReleaseResult } from '../../src/core/events.js';
 import type { Plan, Step } from '../../src/core/plan.js';
 import { startSlackStandIn, type SlackStandIn } from '../../src/sandbox/slack/index.js';
-import { ApprovalGate } from '../../src/slack/approval-gate.js';
+import { SlackMemo } from '../../src/slack/slack-memo.js';
 import { ThreadReporter, threadReporterFactory } from '../../src/slack/thread-reporter.js';
 import { deleteKeys, testPrefix, testRedis } from '../queue/redis-fixture.js';
 
@@ -12,7 +12,7 @@ const CHANNEL = 'C0RELEASES';
 let standIn: SlackStandIn;
 let client: WebClient;
 let redis: Redis;
-let gate: ApprovalGate;
+let gate: SlackMemo;
 const prefix = testPrefix();
 
 beforeAll(async () => {
@@ -20,7 +20,7 @@ beforeAll(async () => {
   standIn = await startSlackStandIn({ rateLimitPerChannelPerSecond: 1 });
   client = new WebClient(standIn.botToken, { slackApiUrl: standIn.apiUrl, retryConfig: { retries: 0 } });
   redis = testRedis();
-  gate = new ApprovalGate(redis, prefix);
+  gate = new SlackMemo(redis, prefix);
 });
 afterAll(async () => {
   await deleteKeys(redis, prefix);

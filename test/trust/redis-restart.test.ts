@@ -106,9 +106,10 @@ describe('Redis restarted with persistence (appendonly)', () => {
   it('keeps a job queued while no worker ran and a pending approval across SHUTDOWN and start', async () => {
     approval = await ask('promote shop v2');
     expect(approval).toMatchObject({ text: expect.stringMatching(/^Approval needed: promote shop v2 in production/) });
-    const approvalKey = `${prefix}:slack:approval:${CHANNEL}:${approval.ts}`;
+    const approvalKey = `${prefix}:approval-message:${CHANNEL}:${approval.ts}`;
     await eventually(async () => (await withClient((c) => c.exists(approvalKey))) === 1, 'the stored approval');
-    await enqueueRelease(queue, 'deploy', { requestId: jobId, app: 'cart', environment: 'production', requestedBy: 'ci', source: 'cli', version: 'v1' });
+    // Ungated (a gated job runs only under its approval): the live Service and route of cart.
+    await enqueueRelease(queue, 'bootstrap', { requestId: jobId, app: 'cart', environment: 'production', requestedBy: 'ci', source: 'cli' });
     const stateOfJob = async () => (await Job.fromId(queue, jobId))?.getState();
     // Deploys wait with a priority below rollbacks: BullMQ calls that state "prioritized".
     expect(await stateOfJob()).toMatch(/^(waiting|prioritized)$/);

@@ -19,6 +19,15 @@ export const BLOCK_LIMITS = {
   contextElements: 10,
   markdownText: 12_000,
   blockId: 255,
+  /** Actions blocks and their buttons (docs.slack.dev/reference/block-kit: actions block, button element, confirmation dialog object). */
+  actionsElements: 25,
+  buttonText: 75,
+  actionId: 255,
+  buttonValue: 2000,
+  buttonUrl: 3000,
+  confirmTitle: 100,
+  confirmText: 300,
+  confirmButton: 30,
   /**
    * Slack publishes no number for the text of all blocks of one message together: it answers
    * `msg_blocks_too_long` above roughly 13,200 characters even when every block is within its own
@@ -98,6 +107,9 @@ function blockErrors(block: unknown, at: string): string[] {
       }
       break;
     }
+    case 'actions':
+      errors.push(...actionsErrors(b.elements, `${at}/elements`));
+      break;
     case 'markdown':
       if (typeof b.text !== 'string' || b.text === '') errors.push(`must provide a non-empty string [json-pointer:${at}/text]`);
       else if (characters(b.text) > BLOCK_LIMITS.markdownText) errors.push(tooLong(BLOCK_LIMITS.markdownText, `${at}/text`));
@@ -105,6 +117,80 @@ function blockErrors(block: unknown, at: string): string[] {
     default:
       break;
   }
+  return errors;
+}
+
+/** Interactive elements an actions block may hold; buttons are checked in depth, the others by type only. */
+const ACTION_ELEMENT_TYPES = new Set([
+  'button',
+  'checkboxes',
+  'datepicker',
+  'datetimepicker',
+  'overflow',
+  'radio_buttons',
+  'static_select',
+  'external_select',
+  'users_select',
+  'conversations_select',
+  'channels_select',
+  'multi_static_select',
+  'multi_external_select',
+  'multi_users_select',
+  'multi_conversations_select',
+  'multi_channels_select',
+  'timepicker',
+  'workflow_button',
+  'rich_text_input',
+]);
+
+function actionsErrors(elements: unknown, at: string): string[] {
+  if (!Array.isArray(elements) || elements.length === 0) return [`must provide at least 1 item [json-pointer:${at}]`];
+  const errors: string[] = [];
+  if (elements.length > BLOCK_LIMITS.actionsElements) errors.push(tooMany(BLOCK_LIMITS.actionsElements, at));
+  const actionIds = new Set<string>();
+  elements.forEach((element, i) => {
+    const where = `${at}/${i}`;
+    if (typeof element !== 'object' || element === null) return errors.push(`must be an object [json-pointer:${where}]`);
+    const e = element as Record<string, unknown>;
+    if (typeof e.type !== 'string' || !ACTION_ELEMENT_TYPES.has(e.type)) return errors.push(`failed to match all allowed schemas [json-pointer:${where}]`);
+    if (e.action_id !== undefined) {
+      if (typeof e.action_id !== 'string' || e.action_id === '') errors.push(`must be a non-empty string [json-pointer:${where}/action_id]`);
+      else if (characters(e.action_id) > BLOCK_LIMITS.actionId) errors.push(tooLong(BLOCK_LIMITS.actionId, `${where}/action_id`));
+      else if (actionIds.has(e.action_id)) errors.push(`duplicate action_id [json-pointer:${where}/action_id]`);
+      else actionIds.add(e.action_id);
+    }
+    if (e.type === 'button') errors.push(...buttonErrors(e, where));
+    return undefined;
+  });
+  return errors;
+}
+
+function buttonErrors(button: Record<string, unknown>, at: string): string[] {
+  const errors = textObjectErrors(button.text, `${at}/text`, BLOCK_LIMITS.buttonText, ['plain_text'], true);
+  const limited = (field: string, max: number): void => {
+    const value = button[field];
+    if (value === undefined) return;
+    if (typeof value !== 'string') errors.push(`must be a string [json-pointer:${at}/${field}]`);
+    else if (characters(value) > max) errors.push(tooLong(max, `${at}/${field}`));
+  };
+  limited('value', BLOCK_LIMITS.buttonValue);
+  limited('url', BLOCK_LIMITS.buttonUrl);
+  limited('accessibility_label', BLOCK_LIMITS.buttonText);
+  if (button.style !== undefined && button.style !== 'primary' && button.style !== 'danger') errors.push(`must be one of "primary", "danger" [json-pointer:${at}/style]`);
+  if (button.confirm !== undefined) errors.push(...confirmErrors(button.confirm, `${at}/confirm`));
+  return errors;
+}
+
+function confirmErrors(value: unknown, at: string): string[] {
+  if (typeof value !== 'object' || value === null) return [`must be an object [json-pointer:${at}]`];
+  const c = value as Record<string, unknown>;
+  const errors = [
+    ...textObjectErrors(c.title, `${at}/title`, BLOCK_LIMITS.confirmTitle, ['plain_text'], true),
+    ...textObjectErrors(c.text, `${at}/text`, BLOCK_LIMITS.confirmText, ['plain_text', 'mrkdwn'], true),
+    ...textObjectErrors(c.confirm, `${at}/confirm`, BLOCK_LIMITS.confirmButton, ['plain_text'], true),
+    ...textObjectErrors(c.deny, `${at}/deny`, BLOCK_LIMITS.confirmButton, ['plain_text'], true),
+  ];
+  if (c.style !== undefined && c.style !== 'primary' && c.style !== 'danger') errors.push(`must be one of "primary", "danger" [json-pointer:${at}/style]`);
   return errors;
 }
 

@@ -45,6 +45,15 @@ export interface EventResult extends DeliveryResult {
   withheld?: string;
 }
 
+export interface InteractionResult extends DeliveryResult {
+  /** The block_actions payload that was sent (nothing is sent when the confirm dialog was cancelled). */
+  payload: Record<string, unknown>;
+  /** Set when the user cancelled the button's confirm dialog: Slack then sends nothing. */
+  cancelled?: boolean;
+  /** The confirm dialog the user saw before pressing on, if the button has one. */
+  confirm?: Record<string, unknown>;
+}
+
 export interface SendSignedOptions {
   /** Unix seconds to sign with and send; default now. */
   timestamp?: number;
@@ -69,6 +78,13 @@ export interface SlackDriver {
   slashCommand(user: string, text: string, options?: { channel?: string; command?: string }): Promise<SlashCommandResult>;
   /** A user adds (or removes) a reaction in the client: recorded in the stand-in, delivered as reaction_added/_removed. */
   reaction(user: string, item: { channel: string; ts: string }, name: string, options?: { removed?: boolean }): Promise<EventResult>;
+  /**
+   * A user presses a button of a message: if it has a confirm dialog the user sees it first and
+   * confirms (default) or cancels; then the block_actions payload goes to the bot once (a form
+   * POST with one `payload` field, signed; or an `interactive` Socket Mode envelope). Slack does not
+   * retry interactions, so the delivery modes do not apply.
+   */
+  pressButton(user: string, item: { channel: string; ts: string }, actionId: string, options?: { confirm?: 'accept' | 'cancel' }): Promise<InteractionResult>;
   /** Deliver any Events API event inside a fresh event_callback envelope. */
   event(event: Record<string, unknown>): Promise<EventResult>;
   /** Slack's retry of an event it delivered before: same body, new signature, X-Slack-Retry-* headers. */
@@ -124,8 +140,10 @@ export function createSlackDriver(options: SlackDriverOptions): SlackDriver {
       });
     }
     const headers = how.retryNum !== undefined ? { 'X-Slack-Retry-Num': String(how.retryNum), 'X-Slack-Retry-Reason': how.retryReason ?? 'http_timeout' } : undefined;
-    const body = type === 'slash_commands' ? new URLSearchParams(payload as Record<string, string>).toString() : JSON.stringify(payload);
-    const contentType = type === 'slash_commands' ? 'application/x-www-form-urlencoded' : 'application/json';
+    // Slash commands are form fields; interactions one form field, `payload`, holding JSON; events JSON.
+    const body =
+      type === 'slash_commands' ? new URLSearchParams(payload as Record<string, string>).toString() : type === 'interactive' ? new URLSearchParams({ payload: JSON.stringify(payload) }).toString() : JSON.stringify(payload);
+    const contentType = type === 'events_api' ? 'application/json' : 'application/x-www-form-urlencoded';
     const urls = how.everyReplica ? [botUrl, ...(options.replicaUrls ?? [])] : [botUrl];
     return Promise.all(urls.map((url) => sendSigned(body, contentType, { url, ...(headers ? { headers } : {}) })));
   };
@@ -226,6 +244,14 @@ export function createSlackDriver(options: SlackDriverOptions): SlackDriver {
         item_user: itemUser,
         event_ts: standIn.nextTs(),
       });
+    },
+
+    async pressButton(user, item, actionId, { confirm = 'accept' } = {}) {
+      const press = standIn.buttonPress(user, item.channel, item.ts, actionId);
+      const shown = press.confirm ? { confirm: press.confirm } : {};
+      if (press.confirm && confirm === 'cancel') return { status: 0, body: '', ackMs: 0, payload: press.payload, cancelled: true, ...shown };
+      const [result] = await deliverOnce('interactive', press.payload);
+      return { ...result!, payload: press.payload, ...shown };
     },
 
     event: sendEvent,

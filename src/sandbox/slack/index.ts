@@ -1,6 +1,6 @@
 export { startSlackStandIn, DEFAULT_APP_TOKEN, DEFAULT_BOT_TOKEN, DEFAULT_CHANNELS, DEFAULT_USERGROUPS, DEFAULT_USERS } from './web-api.js';
 export { createSlackDriver } from './driver.js';
-export type { DeliveryMode, DeliveryResult, EventResult, SendSignedOptions, SlackDriver, SlackDriverOptions, SlashCommandResult } from './driver.js';
+export type { DeliveryMode, DeliveryResult, EventResult, InteractionResult, SendSignedOptions, SlackDriver, SlackDriverOptions, SlashCommandResult } from './driver.js';
 export { signSlackRequest, slackSignatureHeaders } from './signing.js';
 export { BLOCK_LIMITS, blocksTextLength, checkBlocks } from './block-limits.js';
 export { slackRateLimits, type RateLimitSettings } from './rate-limit.js';
@@ -8,3 +8,4 @@ export { ALL_BOT_SCOPES } from './scopes.js';
 export type { SlackFaultSettings } from './faults.js';
 export type { EnvelopeResult, RecordedEnvelope, SocketModeHub } from './socket-mode.js';
 export type * from './types.js';
+export type { ButtonPress } from './interactions.js';

@@ -94,6 +94,24 @@ function readContent(args: Args, requireSome: boolean): Content | MethodResult {
   return content;
 }
 
+/**
+ * Message metadata as chat.postMessage and chat.update take it: a JSON object with a string
+ * `event_type` and an object `event_payload` whose values are strings, numbers, booleans, objects
+ * of those, or arrays of such objects (docs.slack.dev "Using message metadata"; the @slack/types
+ * MessageMetadata type). A body that is not such an object answers `invalid_metadata_format`, a
+ * payload of another shape `invalid_metadata_schema`, the error names Slack's methods list.
+ */
+export function metadataRefusal(metadata: unknown): MethodResult | null {
+  if (metadata === undefined) return null;
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return fail('invalid_metadata_format');
+  const { event_type: type, event_payload: payload } = metadata as { event_type?: unknown; event_payload?: unknown };
+  if (typeof type !== 'string' || type === '' || typeof payload !== 'object' || payload === null || Array.isArray(payload)) return fail('invalid_metadata_schema');
+  const scalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+  const flat = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(scalar);
+  const valid = Object.values(payload).every((v) => scalar(v) || flat(v) || (Array.isArray(v) && v.every(flat)));
+  return valid ? null : fail('invalid_metadata_schema');
+}
+
 function isResult(value: Content | MethodResult): value is MethodResult {
   return 'body' in value;
 }
@@ -266,6 +284,8 @@ const methods: Record<string, MethodHandler> = {
     if (isResult(content)) return content;
     const threadTs = str(args, 'thread_ts');
     if (threadTs !== undefined && !SLACK_TS_PATTERN.test(threadTs)) return fail('invalid_thread_ts');
+    const metadataProblem = metadataRefusal(args.metadata);
+    if (metadataProblem !== null) return metadataProblem;
     const message = postBotMessage(ws, channel.id, content, {
       ...(threadTs !== undefined ? { thread_ts: threadTs } : {}),
       reply_broadcast: bool(args, 'reply_broadcast'),
@@ -286,7 +306,11 @@ const methods: Record<string, MethodHandler> = {
     if (message.user !== ws.bot.userId) return fail('cant_update_message');
     const content = readContent(args, true);
     if (isResult(content)) return content;
+    const metadataProblem = metadataRefusal(args.metadata);
+    if (metadataProblem !== null) return metadataProblem;
     updateBotMessage(ws, message, content, 'chat.update');
+    // Given: replaced. Not given: kept (an assumption; Slack's reference does not say).
+    if (args.metadata !== undefined) message.metadata = args.metadata;
     return { body: { ok: true, channel: channel.id, ts: message.ts, text: message.text ?? '', message: apiMessage(ws, message) } };
   },
 

@@ -196,7 +196,8 @@ export class SocketModeHub {
       envelope_id: envelopeId,
       payload,
       type,
-      accepts_response_payload: type !== 'events_api',
+      // Slash commands and modal submissions may answer in the ack; block_actions may not.
+      accepts_response_payload: type === 'slash_commands' || (type === 'interactive' && payload.type !== 'block_actions'),
       ...(type === 'events_api' ? { retry_attempt: retryAttempt, retry_reason: options.retryReason ?? '' } : {}),
     };
     return new Promise<EnvelopeResult>((resolve) => {

@@ -11,6 +11,7 @@ export interface StandInUser {
 }
 
 import type { SlackFaultSettings } from './faults.js';
+import type { ButtonPress } from './interactions.js';
 import type { RateLimitSettings } from './rate-limit.js';
 import type { SocketModeHub } from './socket-mode.js';
 
@@ -209,11 +210,18 @@ export interface SlackStandIn {
   setScopes(scopes: string[]): void;
   scopes(): string[];
   setPlan(plan: WorkspacePlan): void;
+  /** An admin changes who is in a user group (S...). */
+  setUsergroup(id: string, members: string[]): void;
   /** Socket Mode: the WebSocket connections the app opened, and delivery of envelopes over them. */
   readonly socketMode: SocketModeHub;
 
   /** Hand out a response_url for one slash command invocation (used by the driver). */
   issueResponseUrl(context: ResponseUrlContext): string;
+  /**
+   * A user presses the button `actionId` of a message (it must be there): the block_actions payload
+   * Slack would send, and the button's confirm dialog if it has one (used by the driver).
+   */
+  buttonPress(user: string, channel: string, ts: string, actionId: string): ButtonPress;
   /** A user adds or removes a reaction in the client; returns the reacted message's author. */
   applyUserReaction(user: string, channel: string, ts: string, name: string, removed: boolean): { itemUser: string };
   /**

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { drawFault, SlackFaults, type SlackFaultSettings } from './faults.js';
+import { buttonPress } from './interactions.js';
 import { conversationKind, fail, findMethod, ratelimited, resolveChannel, type Args, type MethodResult, type Workspace } from './methods.js';
 import { RateLimiter, slackRateLimits, strictPostMessageLimit, type RateLimitSettings } from './rate-limit.js';
 import { SlackRecorder, snapshot } from './recorder.js';
@@ -278,6 +279,10 @@ export async function startSlackStandIn(options: StandInOptions = {}): Promise<S
     setPlan: (plan) => {
       ws.plan = plan;
     },
+    setUsergroup: (id, members) => {
+      ws.usergroups.set(id, [...members]);
+    },
+    buttonPress: (user, channel, ts, actionId) => buttonPress(ws, responseUrls, user, channel, ts, actionId),
     socketMode,
     issueResponseUrl: (context) => responseUrls.issue(context),
     applyUserReaction: (user, channel, ts, name, removed) => {

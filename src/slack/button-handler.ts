@@ -1,0 +1,28 @@
+import { handleDecision } from './approval-decisions.js';
+import { approveActionId, errorMessage } from './blocks.js';
+import { unknownRequestText } from './reaction-handler.js';
+import { bestEffort, type SlackServices } from './services.js';
+
+/**
+ * Approve and Reject presses on a request message (`block_actions`): the first way to decide,
+ * Slack's convention for approvals; Approve asks for confirmation in a dialog first. Both go to
+ * the same state machine as reactions. A press is answered visibly when it does not count.
+ */
+
+export interface ButtonInput {
+  actionId: string;
+  user: string;
+  channel: string | undefined;
+  messageTs: string | undefined;
+  /** Unique per press: a re-sent payload is handled once. */
+  actionTs: string;
+}
+
+export async function handleButton(services: SlackServices, input: ButtonInput): Promise<void> {
+  const { channel, messageTs, user } = input;
+  if (channel === undefined || messageTs === undefined) return;
+  if (!(await services.memo.claimOnce(`action:${channel}:${messageTs}:${user}:${input.actionTs}`, 24 * 60 * 60))) return;
+  const kind = input.actionId === approveActionId ? 'approve' : 'reject';
+  const handled = await handleDecision(services, { ref: { channel, ts: messageTs }, decision: { user, kind, via: 'button', at: services.now() } });
+  if (!handled) await bestEffort(services, 'ephemeral reply', () => services.client.chat.postEphemeral({ channel, user, ...errorMessage(unknownRequestText) }));
+}
