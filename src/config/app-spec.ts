@@ -19,6 +19,7 @@ export function toAppSpec(app: AppConfig): AppSpec {
     versionPattern: app.versionPattern,
     versionPath: app.versionPath,
   };
+  if (app.install.kind !== 'builtin') spec.install = structuredClone(app.install);
   if (app.resources) spec.resources = structuredClone(app.resources);
   if (app.gateway) spec.gateway = { ...app.gateway };
   if (app.ingressClassName) spec.ingressClassName = app.ingressClassName;
