@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { permissions } from '../../src/kube/permissions.js';
+import { installPermissions, permissions } from '../../src/kube/permissions.js';
 
 interface Rule {
   apiGroups: string[];
@@ -29,24 +29,30 @@ function grantsOf(rules: Rule[]): string[] {
 
 describe('config/rbac.yaml', () => {
   it('grants exactly the verbs the adapter declares in src/kube/permissions.ts', async () => {
-    const role = (await rbacDocuments()).find((doc) => doc.kind === 'Role')!;
+    const role = (await rbacDocuments()).find((doc) => doc.kind === 'Role' && doc.metadata.name === 'cutover')!;
     const declared = Object.entries(permissions).flatMap(([resource, { group, verbs }]) => verbs.map((verb) => `${group}/${resource} ${verb}`));
+    expect(grantsOf(role.rules ?? [])).toEqual(declared.sort());
+  });
+
+  it('grants installs from manifests or a chart exactly installPermissions, in a Role of their own', async () => {
+    const role = (await rbacDocuments()).find((doc) => doc.kind === 'Role' && doc.metadata.name === 'cutover-install')!;
+    const declared = Object.entries(installPermissions).flatMap(([resource, { group, verbs }]) => verbs.map((verb) => `${group}/${resource} ${verb}`));
     expect(grantsOf(role.rules ?? [])).toEqual(declared.sort());
   });
 
   it('grants nothing broad: no wildcards, no secrets, no cluster scope', async () => {
     const docs = await rbacDocuments();
-    expect(docs.map((doc) => doc.kind).sort()).toEqual(['Role', 'RoleBinding', 'ServiceAccount']);
-    const grants = grantsOf(docs.find((doc) => doc.kind === 'Role')!.rules ?? []);
+    expect(docs.map((doc) => doc.kind).sort()).toEqual(['Role', 'Role', 'RoleBinding', 'RoleBinding', 'ServiceAccount']);
+    const grants = docs.filter((doc) => doc.kind === 'Role').flatMap((doc) => grantsOf(doc.rules ?? []));
     expect(grants.filter((grant) => grant.includes('*') || grant.includes('secrets'))).toEqual([]);
   });
 
-  it('binds the Role to the cutover ServiceAccount in the same namespace', async () => {
+  it('binds each Role to the cutover ServiceAccount in the same namespace', async () => {
     const docs = await rbacDocuments();
-    const binding = docs.find((doc) => doc.kind === 'RoleBinding')!;
     const account = docs.find((doc) => doc.kind === 'ServiceAccount')!;
-    expect(binding.roleRef).toMatchObject({ kind: 'Role', name: 'cutover' });
-    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: account.metadata.name, namespace: account.metadata.namespace }]);
+    const bindings = docs.filter((doc) => doc.kind === 'RoleBinding');
+    expect(bindings.map((binding) => binding.roleRef)).toEqual([expect.objectContaining({ kind: 'Role', name: 'cutover' }), expect.objectContaining({ kind: 'Role', name: 'cutover-install' })]);
+    for (const binding of bindings) expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: account.metadata.name, namespace: account.metadata.namespace }]);
     expect(new Set(docs.map((doc) => doc.metadata.namespace))).toEqual(new Set(['production']));
   });
 });

@@ -140,7 +140,13 @@ export class VersionInstaller {
 
   /** Objects under the given names that exist and are not cutover's for this app and version. */
   private async foreign(app: AppSpec, version: string, refs: readonly ObjectRef[]): Promise<ForeignObject[]> {
-    const found = await Promise.all(refs.map((ref) => this.client.get(ref)));
+    const found = await Promise.all(
+      refs.map((ref) =>
+        this.client.get(ref).catch((error: unknown) => {
+          throw isKubeError(error, 'forbidden') ? this.refusedByServer(ref, error, 'read') : error;
+        }),
+      ),
+    );
     return found
       .filter((object): object is KubeObject => object !== null && !isOwned(object.metadata.labels, app.labelKeys, app.name, version))
       .map((object) => ({ kind: object.kind, name: object.metadata.name, labels: object.metadata.labels ?? {} }));
@@ -152,11 +158,11 @@ export class VersionInstaller {
   }
 
   /** A dry run the server refused, said as the reason this install cannot go ahead. */
-  private refusedByServer(object: KubeObject, error: unknown): KubeError {
+  private refusedByServer(object: ObjectRef, error: unknown, access: 'read' | 'write' = 'write'): KubeError {
     if (!isKubeError(error)) return new KubeError('unknown', `${this.region}: ${describeRef(object)}: ${String(error)}`, { region: this.region, cause: error });
     if (error.transient) return error;
     const said = error.message.startsWith(`${this.region}: `) ? error.message.slice(this.region.length + 2) : error.message;
-    const what = error.code === 'forbidden' ? 'the worker may not write it' : error.code === 'invalid' ? 'the API server finds it invalid' : 'the API server refused it';
+    const what = error.code === 'forbidden' ? `the worker may not ${access} it` : error.code === 'invalid' ? 'the API server finds it invalid' : 'the API server refused it';
     return new KubeError(error.code, `${this.region}: ${describeRef(object)}: ${what} (${said}); nothing was applied`, { region: this.region, status: error.status, permission: error.permission, causes: error.causes, cause: error });
   }
 }
