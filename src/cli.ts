@@ -6,7 +6,8 @@ import type { RegionState } from './core/model.js';
 import { renderPlan } from './core/render-plan.js';
 import { splitDescription } from './core/refusals.js';
 import { KubeError } from './kube/errors.js';
-import { observeEnvironment, previewRelease, executeRelease } from './release/release.js';
+import { observeEnvironment, previewInstalls, previewRelease, executeRelease } from './release/release.js';
+import { installPreviewLines } from './wiring/install-preview-text.js';
 import { summaryLines } from './release/summary-text.js';
 import { formatProgressEvent } from './wiring/progress-text.js';
 import { ClusterDirectory } from './wiring/release-environment.js';
@@ -158,9 +159,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     if (args.dryRun) {
       const planned = await previewRelease(request, env);
-      if (args.json) io.out(JSON.stringify(planned.ok ? { ok: true, plan: planned.plan, text: renderPlan(planned.plan) } : planned));
-      else io.out(planned.ok ? renderPlan(planned.plan) : planned.reasons.map((r) => `refused: ${r}`).join('\n'));
-      return planned.ok ? exitCodes.ok : exitCodes.badInput;
+      const installs = planned.ok && args.command === 'deploy' && version ? await previewInstalls(env, app, version, actor) : [];
+      if (args.json) io.out(JSON.stringify(planned.ok ? { ok: true, plan: planned.plan, text: renderPlan(planned.plan), ...(installs.length > 0 ? { install: installs } : {}) } : planned));
+      else io.out(planned.ok ? [renderPlan(planned.plan), ...installPreviewLines(installs)].join('\n') : planned.reasons.map((r) => `refused: ${r}`).join('\n'));
+      return planned.ok && installs.every((i) => i.preview.dryRun.every((d) => d.outcome === 'ok')) ? exitCodes.ok : planned.ok ? exitCodes.failed : exitCodes.badInput;
     }
     const onEvent = (event: ProgressEvent): void => {
       if (args.json || event.type === 'finished') return;
@@ -210,6 +212,7 @@ export function statusLines(states: readonly RegionState[]): string[] {
     for (const v of state.versions) {
       const marker = state.live?.version === v.version ? '*' : ' ';
       lines.push(`  ${marker} ${v.version.padEnd(12)} ${v.readyReplicas}/${v.desiredReplicas} ready   installed ${v.createdAt}`);
+      if (v.objects) lines.push(`      objects: ${v.objects.map((o) => `${o.kind}/${o.name}`).join(', ')}`);
     }
     if (state.versions.length === 0) lines.push('    (no versions installed)');
   }
