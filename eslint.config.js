@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 // Rooms of ARCHITECTURE.md are checked on resolved paths by test/architecture/rooms.test.ts.
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.sandbox/**', 'eslint.config.js', 'bin/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.build-test-*/**', '.sandbox/**', 'eslint.config.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -19,6 +19,12 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
       '@typescript-eslint/require-await': 'off',
     },
+  },
+  {
+    // Plain JavaScript run before any build: outside the TypeScript project, so no type-aware rules.
+    files: ['bin/**/*.js', 'scripts/**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly' } },
   },
   {
     files: ['test/**'],

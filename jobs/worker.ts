@@ -42,7 +42,7 @@ async function preflight(config: Config): Promise<void> {
 /** One cleanup scheduler per app and environment whose policy names a cron. */
 export function cleanupSchedules(config: Config): CleanupSchedule[] {
   return Object.values(config.apps).flatMap((app) =>
-    environmentsOf(config, app).flatMap((env) => (env.policy.cleanupCron ? [{ app: app.name, environment: env.name, cron: env.policy.cleanupCron }] : [])),
+    environmentsOf(config, app).flatMap((env) => (env.policy.cleanupCron ? [{ app: app.name, environment: env.name, cron: env.policy.cleanupCron, tz: env.policy.cleanupTimezone }] : [])),
   );
 }
 

@@ -1,15 +1,14 @@
 import { pathToFileURL } from 'node:url';
 import type { Redis } from 'ioredis';
-import { ConfigError, findApp, findEnvironment, loadConfig, resolveConfigPath, type Config } from './config/index.js';
+import { ConfigError, loadConfig, resolveConfigPath, type Config } from './config/index.js';
 import { configureLogging, logger } from './observability/log.js';
 import { collectProcessMetrics, webRegistry } from './observability/metrics.js';
 import { createReadiness } from './observability/readiness.js';
 import { createRedis, queueSettingsOf } from './queue/connection.js';
-import { versionsInUse } from './queue/in-use.js';
 import { createReleaseQueue } from './queue/release-queue.js';
-import { observeEnvironment, previewRelease } from './release/release.js';
 import { createSlackApp, redisReadiness, type SlackBot } from './slack/app.js';
-import { errorText, structuredLog, type ReleaseReader, type SlackLog } from './slack/ports.js';
+import { errorText, structuredLog, type SlackLog } from './slack/ports.js';
+import { releaseReader } from './wiring/release-reader.js';
 import { kubeconfigProblem, redisProblem } from './wiring/preflight.js';
 import { regionReadiness } from './wiring/readiness.js';
 import { ClusterDirectory } from './wiring/release-environment.js';
@@ -36,27 +35,6 @@ export interface RunningBot {
   /** The port /healthz (and in HTTP mode /slack/events) listens on. */
   port: number;
   stop(): Promise<void>;
-}
-
-/** Reads the clusters for the Slack app: previews (dry runs, approval plans) and status. */
-export function releaseReader(config: Config, clusters: ClusterDirectory, redis: Redis): ReleaseReader {
-  const resolve = (appName: string, environmentName: string) => {
-    const app = findApp(config, appName);
-    const environment = findEnvironment(config, environmentName);
-    if (!app || !environment) throw new Error(`unknown app or environment: ${appName} in ${environmentName}`);
-    return clusters.environment(environment, app);
-  };
-  return {
-    async preview(query) {
-      const { env, app } = resolve(query.app, query.environment);
-      const inUse = query.action === 'cleanup' ? await versionsInUse(redis, config.redis.prefix, query.app, query.environment) : [];
-      return previewRelease({ action: query.action, app, version: query.version, actor: query.actor }, env, { inUse });
-    },
-    async status(appName, environmentName) {
-      const { env, app } = resolve(appName, environmentName);
-      return observeEnvironment(env, app);
-    },
-  };
 }
 
 export async function startBot(options: BotOptions): Promise<RunningBot> {

@@ -1,19 +1,24 @@
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { ConfigError, defaultEnvironment, findApp, findEnvironment, loadConfig, resolveConfigPath, type Config } from './config/index.js';
+import { ConfigError } from './config/errors.js';
+import type { Config } from './config/index.js';
 import type { ProgressEvent, ReleaseResult } from './core/events.js';
 import type { RegionState } from './core/model.js';
 import { renderPlan } from './core/render-plan.js';
 import { splitDescription } from './core/refusals.js';
 import { KubeError } from './kube/errors.js';
-import { observeEnvironment, previewInstalls, previewRelease, executeRelease } from './release/release.js';
 import { installPreviewLines } from './wiring/install-preview-text.js';
 import { summaryLines } from './release/summary-text.js';
 import { formatProgressEvent } from './wiring/progress-text.js';
-import { ClusterDirectory } from './wiring/release-environment.js';
+import type { ClusterDirectory } from './wiring/release-environment.js';
 import type { QueueRunner } from './wiring/queue-runner.js';
 
 export type { QueueRunner, QueuedRequest } from './wiring/queue-runner.js';
+
+// The config loader (zod, yaml, cron-parser), the release runner and the cluster clients
+// (@kubernetes/client-node: about half a second to load) are imported when a command needs them,
+// so `cutover --help` and bad arguments answer without loading them.
 
 export const exitCodes = { ok: 0, failed: 1, badInput: 2 } as const;
 
@@ -52,7 +57,8 @@ class BadInput extends Error {}
 interface ParsedArgs {
   command: Command;
   positionals: string[];
-  configPath: string;
+  /** --config as given; resolved against $CUTOVER_CONFIG and the default once the loader is in. */
+  configArg: string | undefined;
   env: string | undefined;
   dryRun: boolean;
   json: boolean;
@@ -60,7 +66,7 @@ interface ParsedArgs {
   requestId: string | undefined;
 }
 
-function parse(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | 'help' {
+function parse(argv: string[]): ParsedArgs | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -85,7 +91,7 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | 'help' {
   return {
     command: command as Command,
     positionals,
-    configPath: resolveConfigPath(parsed.values.config, env),
+    configArg: parsed.values.config,
     env: parsed.values.env,
     dryRun: parsed.values['dry-run'] ?? false,
     json: parsed.values.json ?? false,
@@ -95,7 +101,7 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs | 'help' {
 }
 
 /** App and version from the positionals: the app may be left out when the config has one app. */
-function resolveTarget(config: Config, args: ParsedArgs): { app: string; version: string | null } {
+function resolveTarget(config: Config, args: ParsedArgs, findApp: (config: Config, name: string) => unknown): { app: string; version: string | null } {
   const apps = Object.keys(config.apps);
   const [first, second, ...rest] = args.positionals;
   if (rest.length > 0) throw new BadInput(`too many arguments: ${rest.join(' ')}`);
@@ -122,34 +128,49 @@ function resolveTarget(config: Config, args: ParsedArgs): { app: string; version
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let args: ParsedArgs | 'help';
   let config: Config;
+  let configs: typeof import('./config/index.js');
   try {
-    args = parse(argv, io.env);
+    args = parse(argv);
     if (args === 'help') {
       io.out(usage);
       return argv.length === 0 ? exitCodes.badInput : exitCodes.ok;
     }
-    config = loadConfig(args.configPath, io.env);
+    configs = await import('./config/index.js');
+    config = configs.loadConfig(configs.resolveConfigPath(args.configArg, io.env), io.env);
   } catch (error) {
     return reportBadInput(error, io);
   }
 
+  // Log lines (JSON) go to stderr, so stdout stays the progress and result lines: at LOG_LEVEL
+  // when it is set, else only warnings and errors.
+  const { configureLogging } = await import('./observability/log.js');
+  configureLogging({
+    level: io.env.LOG_LEVEL !== undefined ? config.runtime.logLevel : 'warn',
+    secrets: config.runtime.secrets.values(),
+    base: { process: 'cli' },
+    destination: { write: (line: string) => io.err(line.trimEnd()) },
+  });
+
   try {
-    const { app: appName, version } = resolveTarget(config, args);
+    const { defaultEnvironment, findApp, findEnvironment } = configs;
+    const { app: appName, version } = resolveTarget(config, args, findApp);
     const environment = args.env !== undefined ? findEnvironment(config, args.env) : defaultEnvironment(config, args.command);
     if (!environment) {
       const known = Object.keys(config.environments).join(', ');
       throw new BadInput(args.env !== undefined ? `unknown environment "${args.env}": known environments are ${known}` : `name an environment with --env (${known})`);
     }
     const appConfig = findApp(config, appName)!;
-    const clusters = io.clusters ?? new ClusterDirectory();
+    const { observeForStatus, previewInstalls, previewRelease, executeRelease } = await import('./release/release.js');
+    const clusters = io.clusters ?? new (await import('./wiring/release-environment.js')).ClusterDirectory();
     const { env, app } = clusters.environment(environment, appConfig);
-    const actor = `cli:${io.env.USER ?? 'unknown'}`;
+    const actor = actorOf(io.env);
 
     if (args.command === 'status') {
-      const states = await observeEnvironment(env, app);
+      const states = await observeForStatus(env, app);
       if (args.json) io.out(JSON.stringify({ app: app.name, environment: env.name, regions: states }));
       else for (const line of statusLines(states)) io.out(line);
-      return exitCodes.ok;
+      // The regions that answered are shown; one that did not makes the exit code say so.
+      return states.some((s) => s.unreachable !== undefined) ? exitCodes.failed : exitCodes.ok;
     }
     const request = { action: args.command, app, version, actor };
     if (args.command === 'cleanup' && !args.dryRun && !args.queue) {
@@ -206,6 +227,10 @@ export function statusLines(states: readonly RegionState[]): string[] {
   const split = splitDescription(states);
   if (split) lines.push(`WARNING: the regions serve different versions: ${split}`);
   for (const state of states) {
+    if (state.unreachable !== undefined) {
+      lines.push(`${state.region}: UNREACHABLE: ${state.unreachable}`);
+      continue;
+    }
     const outside = state.live?.changedOutside ? ' (switched without cutover)' : '';
     const live = state.live ? `live ${state.live.version ?? '(none)'}${outside}, previous ${state.live.previousVersion ?? '(none)'}` : 'not bootstrapped';
     lines.push(`${state.region}: ${live}`);
@@ -219,8 +244,38 @@ export function statusLines(states: readonly RegionState[]): string[] {
   return lines;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { createQueueRunner } = await import('./wiring/queue-runner.js');
-  const code = await runCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l), env: process.env, queue: createQueueRunner() });
+/**
+ * Who a CLI release is recorded as: the CI system's user when a pipeline runs it (GitHub Actions,
+ * GitLab CI, CircleCI, Buildkite), else the OS user.
+ */
+export function actorOf(env: NodeJS.ProcessEnv, osUser: () => string = () => userInfo().username): string {
+  const ci: [string | undefined, string][] = [
+    [env.GITHUB_ACTOR, 'github'],
+    [env.GITLAB_USER_LOGIN, 'gitlab'],
+    [env.CIRCLE_USERNAME, 'circleci'],
+    [env.BUILDKITE_BUILD_CREATOR_EMAIL ?? env.BUILDKITE_BUILD_CREATOR, 'buildkite'],
+  ];
+  for (const [user, system] of ci) if (user) return `${system}:${user}`;
+  let name = env.USER ?? env.LOGNAME ?? env.USERNAME;
+  if (!name) {
+    try {
+      name = osUser();
+    } catch {
+      name = 'unknown';
+    }
+  }
+  return `cli:${name}`;
+}
+
+/** The `--queue` runner; BullMQ and ioredis are loaded only when a command asks for it. */
+export function lazyQueueRunner(): QueueRunner {
+  return { run: async (...args) => (await import('./wiring/queue-runner.js')).createQueueRunner().run(...args) };
+}
+
+/** The `cutover` process (bin/cutover.js): runs the command line and exits with its code. */
+export async function main(): Promise<never> {
+  const code = await runCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l), env: process.env, queue: lazyQueueRunner() });
   process.exit(code);
 }
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

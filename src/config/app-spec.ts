@@ -18,6 +18,7 @@ export function toAppSpec(app: AppConfig): AppSpec {
     podAnnotations: { ...app.podAnnotations },
     versionPattern: app.versionPattern,
     versionPath: app.versionPath,
+    stripVersionPrefix: app.stripVersionPrefix,
   };
   if (app.install.kind !== 'builtin') spec.install = structuredClone(app.install);
   if (app.resources) spec.resources = structuredClone(app.resources);

@@ -1,43 +1,43 @@
-/** Field ranges of a cron expression, with an optional leading seconds field (as BullMQ accepts). */
-const fields = [
-  { name: 'second', min: 0, max: 59 },
-  { name: 'minute', min: 0, max: 59 },
-  { name: 'hour', min: 0, max: 23 },
-  { name: 'day of month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
-  { name: 'day of week', min: 0, max: 7, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
-];
+import { CronExpressionParser } from 'cron-parser';
 
-const part = /^(\*|\?|[0-9a-z]+(?:-[0-9a-z]+)?)(?:\/(\d+))?$/;
+/**
+ * Cron expressions are checked by the parser BullMQ schedules with (cron-parser, pinned in
+ * package.json to the version bullmq's own dependency names), the way BullMQ's scheduler calls it:
+ * `getNextMillis` in bullmq's job-scheduler parses `pattern` with the repeat options (`tz`) and
+ * asks for the next occurrence; an expression that throws is refused by `upsertJobScheduler`, and
+ * one with no next occurrence makes it create nothing, silently. So an expression is accepted here
+ * exactly when BullMQ would schedule it: aliases (`@daily`), `L`, `#`, `H` and an optional leading
+ * seconds field included. cron-parser pads fewer than 6 fields from the left (`0 3 * *` is
+ * `0 * 0 3 * *`), and so does BullMQ: such an expression is accepted as it reads there.
+ */
 
-/** Why a cron expression (5 or 6 fields) is not valid, or null. Checks shape and ranges only. */
-export function cronRefusal(expression: string): string | null {
-  const parts = expression.trim().split(/\s+/);
-  if (parts.length !== 5 && parts.length !== 6) {
-    return `"${expression}" is not a cron expression: expected 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, got ${parts.length}`;
+/** Why BullMQ would not schedule `expression` in time zone `timeZone`, or null. */
+export function cronRefusal(expression: string, timeZone = 'UTC', now: Date = new Date()): string | null {
+  // upsertJobScheduler refuses a scheduler with neither a pattern nor an interval.
+  if (expression === '') return 'is empty: name a cron expression such as "0 3 * * *", or leave cleanupCron out';
+  let next: number;
+  try {
+    next = CronExpressionParser.parse(expression, { tz: timeZone, currentDate: now }).next().getTime();
+  } catch (error) {
+    return `"${expression}" is not a cron expression BullMQ can schedule: ${error instanceof Error ? error.message : String(error)}`;
   }
-  const used = parts.length === 6 ? fields : fields.slice(1);
-  for (const [index, text] of parts.entries()) {
-    const field = used[index]!;
-    for (const item of text.toLowerCase().split(',')) {
-      const reason = itemRefusal(item, field);
-      if (reason) return `"${expression}": ${field.name} field "${text}" ${reason}`;
-    }
-  }
-  return null;
+  return Number.isFinite(next) ? null : `"${expression}" never fires`;
 }
 
-function itemRefusal(item: string, field: (typeof fields)[number]): string | null {
-  const match = part.exec(item);
-  if (!match) return 'is not valid';
-  const [, range = '', step] = match;
-  if (step !== undefined && Number(step) === 0) return 'has a step of 0';
-  if (range === '*') return null;
-  if (range === '?') return field.name.startsWith('day') ? null : 'may not be "?"';
-  for (const bound of range.split('-')) {
-    const value = /^\d+$/.test(bound) ? Number(bound) : (field.names?.indexOf(bound) ?? -1) + (field.name === 'month' ? 1 : 0);
-    if (!/^\d+$/.test(bound) && (field.names?.indexOf(bound) ?? -1) < 0) return `has an unknown name "${bound}"`;
-    if (value < field.min || value > field.max) return `is out of range ${field.min}-${field.max}`;
+const ianaName = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
+
+/**
+ * Why `name` is not an IANA time zone name (`UTC`, `Europe/Paris`, `Etc/GMT+5`), or null. Offsets
+ * (`+01:00`) and luxon's `local`/`system` are refused: the first is accepted by newer Node versions
+ * only, the second would make the schedule depend on the worker machine's clock settings.
+ */
+export function timeZoneRefusal(name: string): string | null {
+  const refusal = `"${name}" is not an IANA time zone name such as UTC or Europe/Paris`;
+  if (!ianaName.test(name)) return refusal;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+  } catch {
+    return refusal;
   }
   return null;
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
-import { substituteEnv } from './env-substitution.js';
+import { hideSubstituted, substituteEnv, type Substitutions } from './env-substitution.js';
 import { redisPrefixIssues } from './redis-target.js';
 import { readRuntime, type RuntimeSettings } from './runtime.js';
 import { configSchema, type CommandAction, type ParsedConfig } from './schema.js';
@@ -67,12 +67,14 @@ export function parseConfig(yamlText: string, env: NodeJS.ProcessEnv, sourcePath
   }
 
   const issues: ConfigIssue[] = [];
-  const substituted = substituteEnv(raw, env, issues);
+  const substitutions: Substitutions = new Map();
+  const substituted = substituteEnv(raw, env, issues, [], substitutions);
   const runtime = readRuntime(env, issues);
   const parsed = configSchema.safeParse(substituted, { error: friendlyMessage });
   if (!parsed.success) issues.push(...parsed.error.issues.flatMap(toIssues));
   else issues.push(...redisPrefixIssues(parsed.data.redis.prefix, runtime.redis));
-  if (issues.length > 0 || !parsed.success) throw new ConfigError('invalid', sourcePath, issues);
+  // A value from the environment is named by its variable, never shown: it may be a secret.
+  if (issues.length > 0 || !parsed.success) throw new ConfigError('invalid', sourcePath, issues.map((issue) => ({ ...issue, message: hideSubstituted(issue.message, substitutions) })));
 
   const data = parsed.data;
   return {

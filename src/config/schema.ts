@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defaultLabelKeys } from '../core/names.js';
 import { appRefusal } from '../core/version.js';
-import { cronRefusal } from './cron.js';
+import { cronRefusal, timeZoneRefusal } from './cron.js';
 import { reactionNameRefusal } from './reaction-names.js';
 
 /** The YAML schema. Objects are strict, so a misspelt key is reported instead of silently ignored. */
@@ -61,14 +61,33 @@ export const policySchema = z
     autoRollback: z.boolean().default(true),
     onRegionUnreachable: z.enum(['rollback', 'hold']).default('rollback'),
     retention: retentionSchema,
-    cleanupCron: z
+    cleanupCron: z.string().optional(),
+    /** IANA time zone the cleanup cron is read in (BullMQ's `tz`). */
+    cleanupTimezone: z
       .string()
-      .superRefine((cron, ctx) => {
-        const reason = cronRefusal(cron);
+      .superRefine((name, ctx) => {
+        const reason = timeZoneRefusal(name);
         if (reason) ctx.addIssue({ code: 'custom', message: reason });
       })
-      .optional(),
+      .default('UTC'),
     lockTtlSeconds: z.number().min(5, 'must be at least 5 seconds').default(60),
+    verify: z
+      .strictObject({
+        /**
+         * How a switched region's traffic is sampled: `ingress` (through each region's liveUrl),
+         * `service-proxy` (through the API server's service proxy: no route to the ingress needed;
+         * RBAC services/proxy get) or `endpoints` (EndpointSlices only, traffic not sampled).
+         * Default: ingress where a region has a liveUrl, else service-proxy.
+         */
+        via: z.enum(['ingress', 'service-proxy', 'endpoints']).optional(),
+      })
+      .prefault({}),
+  })
+  // The cron is checked in its time zone, as BullMQ's scheduler will read it.
+  .superRefine((policy, ctx) => {
+    if (policy.cleanupCron === undefined || timeZoneRefusal(policy.cleanupTimezone)) return;
+    const reason = cronRefusal(policy.cleanupCron, policy.cleanupTimezone);
+    if (reason) ctx.addIssue({ code: 'custom', path: ['cleanupCron'], message: reason });
   })
   .prefault({});
 
@@ -104,8 +123,8 @@ const regionSchema = z
     kubeconfig: z.string().min(1).optional(),
     context: z.string().min(1).optional(),
     namespace: z.string().regex(dnsLabel, 'must be a Kubernetes namespace name (DNS-1123 label)'),
-    /** Where this region's live traffic can be sampled (its ingress or gateway). */
-    liveUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+    /** Where this region's live traffic can be sampled (its ingress or gateway); absent: verification goes through the service proxy. */
+    liveUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
     /** Host header to send with samples, when the ingress routes by host. */
     liveHost: z.string().regex(hostPattern, 'must be a host name').optional(),
   })
@@ -134,6 +153,9 @@ const environmentSchema = z
     env.regions.forEach((region, index) => {
       if (seen.has(region.name)) ctx.addIssue({ code: 'custom', path: ['regions', index, 'name'], message: `region "${region.name}" is listed twice` });
       seen.add(region.name);
+      if (env.policy.verify.via === 'ingress' && region.liveUrl === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['regions', index, 'liveUrl'], message: 'Required when policy.verify.via is ingress: the URL of this region\'s ingress or gateway that cutover samples' });
+      }
     });
     const gated = env.slack.approvals.gated ?? (env.protected ? ['deploy', 'promote'] : []);
     const { approvers } = env.slack.approvals;
@@ -227,6 +249,12 @@ const appSchema = z
       .string()
       .regex(/^\/([A-Za-z0-9._~-]+\/)*\{version\}\/$/, 'must be a path ending in "/{version}/", e.g. /{version}/ or /_v/{version}/')
       .default('/{version}/'),
+    /**
+     * Version routes strip their prefix, so the app's pods receive `/healthz` for `/v42/healthz`:
+     * a Gateway API URLRewrite (ReplacePrefixMatch) filter, or for Ingress ingress-nginx's
+     * rewrite-target with a regex path. Default false: the app serves `/<version>/...` itself.
+     */
+    stripVersionPrefix: z.boolean().default(false),
     slack: z
       .strictObject({
         /** Channels bound to this app: there `/release promote v42` needs no app name. */

@@ -14,6 +14,8 @@ export interface RegionTimings {
 
 export interface RegionHealth {
   readyPods: number;
+  /** Target pods the EndpointSlices list as not ready: reported, not waited for. */
+  unreadyPods?: number;
   /** Versions seen in the sampled live responses, with counts. */
   samples: Record<string, number>;
   failedSamples: number;

@@ -54,6 +54,11 @@ export interface AppSpec {
   versionPattern?: string | undefined;
   /** Path template of the version routes, `/{version}/` when absent. */
   versionPath?: string | undefined;
+  /**
+   * The version routes strip their path prefix, so pods receive `/healthz` for `/v42/healthz`
+   * (Gateway API URLRewrite ReplacePrefixMatch; for Ingress, ingress-nginx's rewrite-target).
+   */
+  stripVersionPrefix?: boolean | undefined;
   /** How versions are installed; absent: `builtin`. */
   install?: InstallSpec | undefined;
 }
@@ -93,6 +98,8 @@ export interface LiveState {
 
 export interface RegionState {
   region: string;
+  /** Set when `status` could not read the region: why (the other fields are then empty). */
+  unreachable?: string;
   /** null: the live Service does not exist (not bootstrapped). */
   live: LiveState | null;
   liveRouteExists: boolean;

@@ -7,7 +7,17 @@ export interface EndpointView {
   ip: string;
   version: string | null;
   ready: boolean;
+  /** Receives traffic (ready, or terminating but still serving); defaults to `ready` when the slice omits it. */
+  serving: boolean;
   terminating: boolean;
+}
+
+/** One answer of a Service sampled through the API server's service proxy; never a thrown error. */
+export interface ProxySample {
+  status: number;
+  /** The version header's value, when the app sent it. */
+  version: string | null;
+  error: string | null;
 }
 
 export interface SwitchResult {
@@ -67,10 +77,17 @@ export interface Cluster {
   /** Endpoints currently listed by the EndpointSlices of a Service. */
   endpoints(serviceName: string): Promise<EndpointView[]>;
   /**
-   * Resolves when the Service's EndpointSlices list only ready pods of `version` (at least one),
-   * with the time it took; rejects on timeout with what was last seen.
+   * Resolves when the Service's EndpointSlices hold at least `minReady` (default 1) ready pods of
+   * `version` and no serving endpoint of another version (unready target pods are listed, not
+   * waited for: real EndpointSlice controllers list them), with the time it took; rejects on
+   * timeout with what was last seen.
    */
-  waitForEndpoints(app: AppSpec, serviceName: string, version: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<{ convergedMs: number; endpoints: EndpointView[] }>;
+  waitForEndpoints(app: AppSpec, serviceName: string, version: string, options: { timeoutMs: number; minReady?: number; signal?: AbortSignal }): Promise<{ convergedMs: number; endpoints: EndpointView[] }>;
+  /**
+   * GET `path` from a Service through the API server's service proxy (what `verify.via:
+   * service-proxy` samples): reaches the pods the Service selects with cutover's own credentials.
+   */
+  proxySample(serviceName: string, path: string, options: { versionHeader: string; timeoutMs: number }): Promise<ProxySample>;
   /**
    * Delete the version's Deployment, Service and route; absent objects are fine. Refused when the
    * version is live or the rollback target (read again now), or any object is not cutover's.

@@ -24,7 +24,8 @@ import { kubeRequestsTotal } from '../observability/metrics.js';
 import type { LabelKeys } from '../core/names.js';
 import { annotations, defaultLabelKeys, liveNames, versionNames } from '../core/names.js';
 import { appRefusal, compareNewestFirst, versionRefusal } from '../core/version.js';
-import type { Cluster, EndpointView, SwitchRequest, SwitchResult } from './cluster.js';
+import type { Cluster, EndpointView, ProxySample, SwitchRequest, SwitchResult } from './cluster.js';
+import { proxyGet } from './service-proxy.js';
 import { KubeError, isKubeError, toKubeError, type KubeOperation } from './errors.js';
 import { switchRefusal } from './switch-guard.js';
 import { describeForeign, isOwned, type ForeignObject } from './ownership.js';
@@ -34,6 +35,7 @@ import {
   ownedSelector,
   routeKindOf,
   selectorSwitchPatch,
+  servicePort,
   versionDeployment,
   versionRoute,
   versionSelectorQuery,
@@ -96,11 +98,13 @@ export class KubeCluster implements Cluster {
   private readonly labelKeys: LabelKeys;
   private readonly timeout: ObservableMiddleware;
   private readonly installer: VersionInstaller;
+  private readonly kubeconfig: KubeConfig;
 
   constructor(options: KubeClusterOptions) {
     this.region = options.region;
     this.namespace = options.namespace;
     const kc = options.kubeconfig;
+    this.kubeconfig = kc;
     this.apps = kc.makeApiClient(AppsV1Api);
     this.core = kc.makeApiClient(CoreV1Api);
     this.networking = kc.makeApiClient(NetworkingV1Api);
@@ -325,14 +329,14 @@ export class KubeCluster implements Cluster {
     app: AppSpec,
     serviceName: string,
     version: string,
-    options: { timeoutMs: number; signal?: AbortSignal },
+    options: { timeoutMs: number; minReady?: number; signal?: AbortSignal },
   ): Promise<{ convergedMs: number; endpoints: EndpointView[] }> {
     this.checkApp(app);
     this.checkVersion(app, version);
     const started = performance.now();
     const versions = this.podVersions(app.labelKeys, `${app.labelKeys.name}=${app.name}`);
     return waitUntil<V1EndpointSlice, { convergedMs: number; endpoints: EndpointView[] }>({
-      what: `${this.region}: Service ${serviceName} served only by ready ${version} pods`,
+      what: `${this.region}: Service ${serviceName} served by at least ${options.minReady ?? 1} ready ${version} pod(s) and no other version`,
       list: async () => {
         const list = await this.listSlices(serviceName);
         return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
@@ -341,7 +345,7 @@ export class KubeCluster implements Cluster {
       keyOf: (slice) => slice.metadata?.name ?? '',
       evaluate: async (slices) => {
         const views = endpointViewsOf(slices, await versions(podsOf(slices)));
-        return endpointsConverged(views, version)
+        return endpointsConverged(views, version, options.minReady)
           ? { done: true, value: { convergedMs: performance.now() - started, endpoints: views } }
           : { done: false, seen: describeEndpoints(views) };
       },
@@ -349,6 +353,19 @@ export class KubeCluster implements Cluster {
       pollIntervalMs: this.pollIntervalMs,
       ...(options.signal ? { signal: options.signal } : {}),
     });
+  }
+
+  async proxySample(serviceName: string, path: string, options: { versionHeader: string; timeoutMs: number }): Promise<ProxySample> {
+    // Built by hand: client-node's connectGet...ProxyWithPath percent-encodes the path's slashes
+    // (kubernetes-client/javascript#550), and its answer carries no response headers.
+    const server = new URL(this.kubeconfig.getCurrentCluster()?.server ?? 'https://kubernetes.default.svc');
+    const base = server.pathname.replace(/\/+$/, '');
+    const url = new URL(`${base}/api/v1/namespaces/${this.namespace}/services/${serviceName}:${servicePort}/proxy/${path.replace(/^\/+/, '')}`, server);
+    const started = performance.now();
+    kubeRequestsTotal.inc({ region: this.region, verb: 'get', resource: 'services/proxy' });
+    const answer = await proxyGet(url, this.kubeconfig, options);
+    logger().debug({ region: this.region, verb: 'get', resource: 'services/proxy', name: serviceName, status: answer.status || null, ms: Math.round(performance.now() - started) }, 'kube call');
+    return answer;
   }
 
   async deleteVersion(app: AppSpec, version: string): Promise<void> {

@@ -44,7 +44,11 @@ export interface HttpRouteManifest {
   spec: {
     parentRefs: { name: string; namespace?: string }[];
     hostnames?: string[];
-    rules: { matches: { path: { type: 'PathPrefix'; value: string } }[]; backendRefs: { name: string; port: number }[] }[];
+    rules: {
+      matches: { path: { type: 'PathPrefix'; value: string } }[];
+      filters?: { type: 'URLRewrite'; urlRewrite: { path: { type: 'ReplacePrefixMatch'; replacePrefixMatch: string } } }[];
+      backendRefs: { name: string; port: number }[];
+    }[];
   };
 }
 
@@ -122,18 +126,27 @@ function service(name: string, namespace: string, labels: Record<string, string>
 
 export function versionRoute(app: AppSpec, version: string, namespace: string): RouteManifest {
   const names = versionNames(app, version);
-  return route(app, names.route, names.path, names.service, namespace, versionLabels(app.labelKeys, app.name, version));
+  return route(app, names.route, names.path, names.service, namespace, versionLabels(app.labelKeys, app.name, version), app.stripVersionPrefix === true);
 }
+
+/** ingress-nginx's form of a prefix rewrite: a regex path whose second group is what the pods receive. */
+export const ingressNginxRewrite = {
+  'nginx.ingress.kubernetes.io/use-regex': 'true',
+  'nginx.ingress.kubernetes.io/rewrite-target': '/$2',
+} as const;
 
 export function liveRoute(app: AppSpec, namespace: string): RouteManifest {
   const names = liveNames(app.name);
   return route(app, names.route, '/', names.service, namespace, liveLabels(app.labelKeys, app.name));
 }
 
-function route(app: AppSpec, name: string, path: string, serviceName: string, namespace: string, labels: Record<string, string>): RouteManifest {
+/** A route to `serviceName` for `path`; `strip`: the pods receive the path without that prefix. */
+function route(app: AppSpec, name: string, path: string, serviceName: string, namespace: string, labels: Record<string, string>, strip = false): RouteManifest {
   if (app.routing === 'gateway') {
     if (!app.gateway) throw new Error(`app ${app.name} routes through a Gateway but names none`);
     const parent = { name: app.gateway.name, ...(app.gateway.namespace ? { namespace: app.gateway.namespace } : {}) };
+    // Gateway API standard: URLRewrite with ReplacePrefixMatch replaces the matched prefix.
+    const filters = strip ? { filters: [{ type: 'URLRewrite' as const, urlRewrite: { path: { type: 'ReplacePrefixMatch' as const, replacePrefixMatch: '/' } } }] } : {};
     return {
       apiVersion: 'gateway.networking.k8s.io/v1',
       kind: 'HTTPRoute',
@@ -141,16 +154,18 @@ function route(app: AppSpec, name: string, path: string, serviceName: string, na
       spec: {
         parentRefs: [parent],
         ...(app.hosts.length > 0 ? { hostnames: [...app.hosts] } : {}),
-        rules: [{ matches: [{ path: { type: 'PathPrefix', value: path } }], backendRefs: [{ name: serviceName, port: servicePort }] }],
+        rules: [{ matches: [{ path: { type: 'PathPrefix', value: path } }], ...filters, backendRefs: [{ name: serviceName, port: servicePort }] }],
       },
     };
   }
-  const http = { paths: [{ path, pathType: 'Prefix', backend: { service: { name: serviceName, port: { number: servicePort } } } }] };
+  // Ingress has no standard rewrite: ingress-nginx's regex path and rewrite-target (documented).
+  const backend = { service: { name: serviceName, port: { number: servicePort } } };
+  const http = { paths: [strip ? { path: `${path.replace(/\/$/, '')}(/|$)(.*)`, pathType: 'ImplementationSpecific', backend } : { path, pathType: 'Prefix', backend }] };
   const rules = app.hosts.length > 0 ? app.hosts.map((host) => ({ host, http })) : [{ http }];
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
-    metadata: { name, namespace, labels },
+    metadata: { name, namespace, labels, ...(strip ? { annotations: { ...ingressNginxRewrite } } : {}) },
     spec: { ...(app.ingressClassName ? { ingressClassName: app.ingressClassName } : {}), rules },
   };
 }

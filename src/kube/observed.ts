@@ -94,12 +94,15 @@ export function endpointViewsOf(slices: V1EndpointSlice[], versionOf: (pod: stri
     for (const endpoint of slice.endpoints ?? []) {
       const pod = endpoint.targetRef?.kind === 'Pod' || endpoint.targetRef?.kind === undefined ? (endpoint.targetRef?.name ?? '') : '';
       const terminating = endpoint.conditions?.terminating ?? false;
+      // EndpointSlice API: an unset `ready` means ready, unless the endpoint is terminating; an
+      // unset `serving` is the same as `ready`.
+      const ready = endpoint.conditions?.ready ?? !terminating;
       views.push({
         pod,
         ip: endpoint.addresses[0] ?? '',
         version: pod ? versionOf(pod) : null,
-        // EndpointSlice API: an unset `ready` means ready, unless the endpoint is terminating.
-        ready: endpoint.conditions?.ready ?? !terminating,
+        ready,
+        serving: endpoint.conditions?.serving ?? ready,
         terminating,
       });
     }
@@ -112,9 +115,15 @@ export function podsOf(slices: V1EndpointSlice[]): string[] {
   return slices.flatMap((slice) => (slice.endpoints ?? []).map((e) => e.targetRef?.name ?? '')).filter((name) => name !== '');
 }
 
-/** At least one endpoint, and every endpoint a ready, non-terminating pod of `version`. */
-export function endpointsConverged(views: EndpointView[], version: string): boolean {
-  return views.length > 0 && views.every((e) => e.ready && !e.terminating && e.version === version);
+/**
+ * At least `minReady` ready, non-terminating pods of `version`, and no endpoint of another version
+ * that still takes traffic. Unready pods of the target do not hold it up: the real EndpointSlice
+ * controller lists every selected pod, ready or not.
+ */
+export function endpointsConverged(views: EndpointView[], version: string, minReady = 1): boolean {
+  const ready = views.filter((e) => e.version === version && e.ready && !e.terminating).length;
+  const others = views.some((e) => e.version !== version && (e.ready || e.serving));
+  return ready >= Math.max(1, minReady) && !others;
 }
 
 export function describeEndpoints(views: EndpointView[]): string {

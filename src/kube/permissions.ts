@@ -10,6 +10,7 @@ export const permissions = {
   httproutes: { group: 'gateway.networking.k8s.io', verbs: ['get', 'list', 'create', 'patch', 'delete'] },
   endpointslices: { group: 'discovery.k8s.io', verbs: ['list', 'watch'] },
   pods: { group: '', verbs: ['list'] },
+  'services/proxy': { group: '', verbs: ['get'] },
 } as const;
 
 export type PermittedResource = keyof typeof permissions;
@@ -27,6 +28,7 @@ export const permissionReasons: Record<PermittedResource, string> = {
   httproutes: 'version and live routes when apps route through a Gateway (remove if all apps use Ingress)',
   endpointslices: 'verify that only target pods serve a Service (list + watch)',
   pods: 'map an EndpointSlice endpoint to its pod version label',
+  'services/proxy': 'verify.via service-proxy: sample the live and version Services through the API server, with no route to the ingress',
 };
 
 /**

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { KubeError, toKubeError } from './errors.js';
+import { retryDelayMs, type RetryPolicy } from './retry.js';
 
 export type Verdict<R> = { done: true; value: R } | { done: false; seen: string };
 
@@ -26,18 +27,37 @@ export interface WaitSpec<T, R> {
   signal?: AbortSignal;
 }
 
-type Round<R> = { kind: 'done'; value: R } | { kind: 'ended' } | { kind: 'failed'; error: unknown } | { kind: 'deadline' } | { kind: 'aborted' };
+type Round<R> =
+  | { kind: 'done'; value: R }
+  | { kind: 'ended' }
+  | { kind: 'failed'; error: unknown; source: 'watch' | 'evaluate'; events: number }
+  | { kind: 'deadline' }
+  | { kind: 'aborted' };
+
+/** Backoff between watch attempts that failed in a row; a watch that worked for a while resets it. */
+const watchBackoffCapMs = 2000;
 
 /**
  * List, then watch from the list's resourceVersion, re-evaluating on every event until `evaluate`
- * says done. A watch that ends is restarted from a fresh list; a watch that fails (or cannot
- * start) gives way to polling. On timeout the error says what was seen last.
+ * says done. A watch that ends (the server's timeout, a 410 Gone) is followed by a fresh list and
+ * a new watch. So is a watch that fails (network error, 5xx, 429, a stream cut off), after a capped
+ * exponential backoff: each attempt lists again, so the wait still sees the state while watches
+ * fail, and watches again as soon as the API lets it. Only a watch the server refuses for good (a
+ * 4xx such as 403 when the Role lacks the watch verb) gives way to polling. On timeout the error
+ * says what was seen last.
+ *
+ * Hand-written rather than client-node's ListWatch (src/cache.ts in 1.4): ListWatch stops for good
+ * on any watch error but 410 (it emits `error` and leaves restarting to the caller, with no
+ * backoff), re-watches at once when the server closes a watch, and has no deadline or abort
+ * signal; the loop it would need around it is this one. The watch itself is client-node's `Watch`.
  */
 export async function waitUntil<T, R>(spec: WaitSpec<T, R>): Promise<R> {
   const deadline = Date.now() + spec.timeoutMs;
   const seen = { last: 'nothing observed yet' };
+  const backoff: RetryPolicy = { attempts: Number.POSITIVE_INFINITY, baseMs: spec.pollIntervalMs, capMs: Math.max(spec.pollIntervalMs, watchBackoffCapMs), maxRetryAfterMs: Number.POSITIVE_INFINITY };
   let lastError: KubeError | null = null;
-  let watching = spec.watch !== null;
+  let watch = spec.watch;
+  let failedWatches = 0;
   for (;;) {
     if (spec.signal?.aborted) throw aborted(spec.what);
     if (Date.now() >= deadline) throw lastError ?? timedOut(spec, seen.last);
@@ -51,24 +71,43 @@ export async function waitUntil<T, R>(spec: WaitSpec<T, R>): Promise<R> {
       const failure = toKubeError(error);
       if (!failure.transient) throw failure;
       lastError = failure;
-      await pause(Math.min(spec.pollIntervalMs, Math.max(0, deadline - Date.now())), spec);
+      await pause(untilDeadline(spec.pollIntervalMs, deadline), spec);
       continue;
     }
     if (verdict.done) return verdict.value;
     seen.last = verdict.seen;
-    if (!watching || spec.watch === null || listed.resourceVersion === undefined) {
-      await pause(Math.min(spec.pollIntervalMs, Math.max(0, deadline - Date.now())), spec);
+    if (watch === null || listed.resourceVersion === undefined) {
+      await pause(untilDeadline(spec.pollIntervalMs, deadline), spec);
       continue;
     }
     const items = new Map(listed.items.map((item) => [spec.keyOf(item), item]));
     const started = Date.now();
-    const round = await watchRound(spec, spec.watch, items, listed.resourceVersion, deadline, seen);
+    const round = await watchRound(spec, watch, items, listed.resourceVersion, deadline, seen);
     if (round.kind === 'done') return round.value;
     if (round.kind === 'aborted') throw aborted(spec.what);
-    if (round.kind === 'failed') watching = false;
+    if (round.kind === 'failed') {
+      const failure = toKubeError(round.error);
+      if (round.source === 'watch' && isRefusedForGood(failure)) {
+        watch = null;
+        continue;
+      }
+      if (round.events > 0 || Date.now() - started >= backoff.capMs) failedWatches = 0;
+      failedWatches += 1;
+      await pause(untilDeadline(retryDelayMs(backoff, failedWatches, failure.retryAfterMs) ?? backoff.capMs, deadline), spec);
+      continue;
+    }
     // A watch the server keeps closing at once must not turn into a tight list loop.
     if (round.kind === 'ended' && Date.now() - started < spec.pollIntervalMs) await pause(spec.pollIntervalMs, spec);
   }
+}
+
+/** A 4xx other than 410 Gone (list again) and 429 (back off): watching again cannot help. */
+function isRefusedForGood(failure: KubeError): boolean {
+  return failure.status !== null && failure.status >= 400 && failure.status < 500 && failure.status !== 410 && failure.status !== 429;
+}
+
+function untilDeadline(ms: number, deadline: number): number {
+  return Math.min(ms, Math.max(0, deadline - Date.now()));
 }
 
 function watchRound<T, R>(
@@ -83,6 +122,7 @@ function watchRound<T, R>(
     let settled = false;
     let handle: { abort(): void } | undefined;
     let chain: Promise<void> = Promise.resolve();
+    let events = 0;
     const finish = (round: Round<R>): void => {
       if (settled) return;
       settled = true;
@@ -98,7 +138,9 @@ function watchRound<T, R>(
     spec.signal?.addEventListener('abort', onAbort, { once: true });
 
     const onEvent = (type: string, object: unknown): void => {
-      if (settled || type === 'BOOKMARK') return;
+      if (settled) return;
+      events += 1;
+      if (type === 'BOOKMARK') return;
       // ERROR events carry a Status (410 Gone when the resourceVersion is too old): start over.
       if (type === 'ERROR') return finish({ kind: 'ended' });
       const item = object as T;
@@ -111,19 +153,19 @@ function watchRound<T, R>(
           if (verdict.done) finish({ kind: 'done', value: verdict.value });
           else seen.last = verdict.seen;
         })
-        .catch((error: unknown) => finish({ kind: 'failed', error }));
+        .catch((error: unknown) => finish({ kind: 'failed', error, source: 'evaluate', events }));
     };
     const timeoutSeconds = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
     watch
       .start(watch.path, { ...watch.query, resourceVersion, allowWatchBookmarks: true, timeoutSeconds }, onEvent, (error) =>
-        finish(error ? { kind: 'failed', error } : { kind: 'ended' }),
+        finish(error ? { kind: 'failed', error, source: 'watch', events } : { kind: 'ended' }),
       )
       .then(
         (started) => {
           handle = started;
           if (settled) started.abort();
         },
-        (error: unknown) => finish({ kind: 'failed', error }),
+        (error: unknown) => finish({ kind: 'failed', error, source: 'watch', events }),
       );
   });
 }

@@ -8,7 +8,7 @@ export interface CleanupSchedule {
   environment: string;
   /** Cron expression from the config, e.g. "0 3 * * *". */
   cron: string;
-  /** IANA time zone for the cron expression; default UTC. */
+  /** IANA time zone for the cron expression; default UTC (without one, BullMQ reads it in the worker's local time). */
   tz?: string;
 }
 
@@ -45,14 +45,15 @@ export async function syncCleanupSchedulers(queue: Queue, wanted: CleanupSchedul
     const id = cleanupSchedulerId(schedule.app, schedule.environment);
     wantedIds.add(id);
     const data = scheduledCleanupPayload(schedule.app, schedule.environment);
+    const tz = schedule.tz ?? 'UTC';
     const existing = await queue.getJobScheduler(id);
-    if (existing && existing.pattern === schedule.cron && (existing.tz ?? undefined) === schedule.tz && sameJson(existing.template?.data, data)) {
+    if (existing && existing.pattern === schedule.cron && existing.tz === tz && sameJson(existing.template?.data, data)) {
       result.unchanged.push(id);
       continue;
     }
     await queue.upsertJobScheduler(
       id,
-      { pattern: schedule.cron, ...(schedule.tz ? { tz: schedule.tz } : {}) },
+      { pattern: schedule.cron, tz },
       { name: 'cleanup', data, opts: releaseJobOptions('cleanup') },
     );
     (existing ? result.updated : result.created).push(id);

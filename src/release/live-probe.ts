@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Cluster } from '../kube/cluster.js';
 
 /** Where a region's traffic can be sampled: its ingress/gateway URL and, optionally, the Host to send. */
 export interface ProbeTarget {
@@ -42,6 +43,34 @@ export function sample(target: ProbeTarget, path: string, timeoutMs: number): Pr
   });
 }
 
+/** What one sample asks for, in both forms a sampler may need. */
+export interface SampleRequest {
+  /** Path through the region's ingress or gateway (the route), e.g. `/v42/healthz` or `/healthz`. */
+  routePath: string;
+  /** The Service behind that route, and the path its pods receive (the service proxy goes straight there). */
+  service: string;
+  podPath: string;
+}
+
+/**
+ * How a region's traffic is sampled (policy `verify.via`): through the ingress URL cutover can
+ * reach, or through the API server's service proxy when it cannot. (`endpoints`: no sampler.)
+ */
+export interface Sampler {
+  readonly via: 'ingress' | 'service-proxy';
+  sample(request: SampleRequest, timeoutMs: number): Promise<Sample>;
+}
+
+/** Samples through the region's live entry point (ingress or gateway URL). */
+export function ingressSampler(target: ProbeTarget): Sampler {
+  return { via: 'ingress', sample: (request, timeoutMs) => sample(target, request.routePath, timeoutMs) };
+}
+
+/** Samples the Services themselves through the API server, with cutover's credentials: no route to the ingress needed. */
+export function serviceProxySampler(cluster: Pick<Cluster, 'proxySample'>, versionHeader: string): Sampler {
+  return { via: 'service-proxy', sample: (request, timeoutMs) => cluster.proxySample(request.service, request.podPath, { versionHeader, timeoutMs }) };
+}
+
 export interface ConvergenceResult {
   converged: boolean;
   convergedMs: number;
@@ -55,8 +84,8 @@ export interface ConvergenceResult {
  * Every answer counts in `samples` (by version) or `failedSamples`, so a report shows what users saw.
  */
 export async function waitForVersion(
-  target: ProbeTarget,
-  path: string,
+  sampler: Sampler,
+  request: SampleRequest,
   version: string,
   options: { consecutive: number; timeoutMs: number; intervalMs?: number; signal?: AbortSignal | undefined },
 ): Promise<ConvergenceResult> {
@@ -66,7 +95,7 @@ export async function waitForVersion(
   let streak = 0;
   let lastError: string | null = null;
   while (performance.now() - started < options.timeoutMs && !options.signal?.aborted) {
-    const answer = await sample(target, path, Math.min(5000, options.timeoutMs));
+    const answer = await sampler.sample(request, Math.min(5000, options.timeoutMs));
     if (answer.status >= 200 && answer.status < 300) {
       const seen = answer.version ?? '(no version header)';
       samples[seen] = (samples[seen] ?? 0) + 1;

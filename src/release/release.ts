@@ -10,6 +10,7 @@ import type { PlanPolicy } from '../core/policy.js';
 import { planCleanup } from '../core/retention.js';
 import { isKubeError } from '../kube/errors.js';
 import type { InstallPreview } from '../kube/install/version-installer.js';
+import { notStarted } from './summarize.js';
 import { observeAfter, RunHeld, runPlan, type RegionTarget, type RunCursor, type RunnerPolicy } from './runner.js';
 
 /** An environment as the release code needs it: regions in promotion order, and its policy. */
@@ -49,6 +50,16 @@ export interface ExecuteOptions {
 /** Read every region of the environment at once. */
 export async function observeEnvironment(environment: ReleaseEnvironment, app: AppSpec): Promise<RegionState[]> {
   return Promise.all(environment.regions.map(({ target }) => target.cluster.observe(app)));
+}
+
+/** `status`: every region that answers, and the ones that do not, said as such (never a whole failure). */
+export async function observeForStatus(environment: ReleaseEnvironment, app: AppSpec): Promise<RegionState[]> {
+  const read = await Promise.allSettled(environment.regions.map(({ target }) => target.cluster.observe(app)));
+  return read.map((settled, index) =>
+    settled.status === 'fulfilled'
+      ? settled.value
+      : { region: environment.regions[index]!.name, unreachable: settled.reason instanceof Error ? settled.reason.message : String(settled.reason), live: null, liveRouteExists: false, versions: [] },
+  );
 }
 
 /**
@@ -165,16 +176,7 @@ export async function supersededResult(request: ReleaseRequest, environment: Rel
   const after = await observeAfter(names, { app: request.app, regions: new Map(environment.regions.map(({ name, target }) => [name, target])) });
   const result = refusedResult(request, environment, [reason]);
   result.outcome = 'superseded';
-  result.regions = names.map((region) => ({
-    region,
-    from: null,
-    to: null,
-    outcome: 'not-started',
-    timings: { patchMs: null, endpointsMs: null, dataPlaneMs: null, totalMs: 0 },
-    health: null,
-    detail: null,
-    after: after.get(region),
-  }));
+  result.regions = names.map((region) => ({ ...notStarted(region), after: after.get(region) }));
   return result;
 }
 

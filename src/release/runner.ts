@@ -4,21 +4,24 @@ import type { Cluster } from '../kube/cluster.js';
 import type { ProgressEvent, RegionAfter, ReleaseResult, Reporter } from '../core/events.js';
 import { judgeTrafficRelease, type RunEnding } from '../core/outcome.js';
 import { describeOutsideChange, reconcileCompensation, reconcileForward, type JobProgress } from '../core/reconcile.js';
-import type { ProbeTarget } from './live-probe.js';
+import type { Sampler } from './live-probe.js';
 import { isKubeError } from '../kube/errors.js';
 import { executeStep, type StepContext, type StepRecord } from './steps.js';
 import { summarize } from './summarize.js';
 
-/** One region as the runner sees it: its cluster and where its live traffic can be sampled. */
+/** One region as the runner sees it: its cluster and how its traffic is sampled. */
 export interface RegionTarget {
   cluster: Cluster;
-  probe: ProbeTarget;
+  /** null: `verify.via: endpoints`, verification reads EndpointSlices only and samples no traffic. */
+  sampler: Sampler | null;
 }
 
 export interface RunnerPolicy {
   readyTimeoutMs: number;
   verifyTimeoutMs: number;
   healthSamples: number;
+  /** Ready target pods a verified region needs behind its live Service. */
+  minReadyReplicas: number;
   autoRollback: boolean;
   /** A region whose API cannot be reached after retries: switch the others back, or hold them and retry later. */
   onRegionUnreachable: 'rollback' | 'hold';

@@ -4,7 +4,7 @@ import { KubeError } from '../kube/errors.js';
 import { liveNames, versionNames } from '../core/names.js';
 import type { Step } from '../core/plan.js';
 import type { RegionHealth, StepOutcome } from '../core/events.js';
-import { waitForVersion } from './live-probe.js';
+import { waitForVersion, type SampleRequest, type Sampler } from './live-probe.js';
 import type { RegionTarget, RunnerPolicy } from './runner.js';
 
 /** What a step measured; the runner folds these into the per-region report. */
@@ -80,10 +80,12 @@ export async function executeStep(step: Step, context: StepContext): Promise<Don
       return done(`${state.readyReplicas}/${state.desiredReplicas} pods of ${step.version} ready`);
     }
     case 'check-route': {
-      const path = versionHealthPath(app, step.version);
-      const seen = await waitForVersion(region.probe, path, step.version, { consecutive: routeSamples, timeoutMs: policy.verifyTimeoutMs, signal: context.signal });
-      if (!seen.converged) throw new Error(`${path} did not answer with ${step.version}: ${seen.lastError ?? 'no answer'}`);
-      return done(`${path} answers with ${step.version}`);
+      const request = versionSample(app, step.version);
+      if (!region.sampler) return done(`${request.routePath} not sampled (verify.via: endpoints)`, {}, 'skipped');
+      const seen = await waitForVersion(region.sampler, request, step.version, { consecutive: routeSamples, timeoutMs: policy.verifyTimeoutMs, signal: context.signal });
+      const where = sampledAt(region.sampler, request);
+      if (!seen.converged) throw new Error(`${where} did not answer with ${step.version}: ${seen.lastError ?? 'no answer'}`);
+      return done(`${where} answers with ${step.version}`);
     }
     case 'bootstrap': {
       const { created } = await cluster.bootstrap(app, step.initialVersion);
@@ -97,10 +99,13 @@ export async function executeStep(step: Step, context: StepContext): Promise<Don
       if (installed.readyReplicas < step.minReady) {
         throw new Error(`${step.version} has ${installed.readyReplicas}/${installed.desiredReplicas} ready pods (needs ${step.minReady})`);
       }
-      const path = versionHealthPath(app, step.version);
-      const seen = await waitForVersion(region.probe, path, step.version, { consecutive: 1, timeoutMs: policy.verifyTimeoutMs, signal: context.signal });
-      if (!seen.converged) throw new Error(`${path} does not answer with ${step.version}: ${seen.lastError ?? 'no answer'}`);
-      return done(`${step.version}: ${installed.readyReplicas}/${installed.desiredReplicas} pods ready, ${path} answers`);
+      const ready = `${step.version}: ${installed.readyReplicas}/${installed.desiredReplicas} pods ready`;
+      if (!region.sampler) return done(`${ready} (not sampled: verify.via endpoints)`);
+      const request = versionSample(app, step.version);
+      const where = sampledAt(region.sampler, request);
+      const seen = await waitForVersion(region.sampler, request, step.version, { consecutive: 1, timeoutMs: policy.verifyTimeoutMs, signal: context.signal });
+      if (!seen.converged) throw new Error(`${where} does not answer with ${step.version}: ${seen.lastError ?? 'no answer'}`);
+      return done(`${ready}, ${where} answers`);
     }
     case 'switch': {
       const result = await cluster.switchSelector(app, { to: step.to, from: step.from, rollbackTarget: step.rollbackTargetAfter, by: context.actor, at: context.now(), fence: context.fence });
@@ -112,16 +117,25 @@ export async function executeStep(step: Step, context: StepContext): Promise<Don
     case 'verify': {
       const service = liveNames(app.name).service;
       const switchedAt = lastSwitchStart(context.records, step.region, startedAtMs);
-      const endpoints = await cluster.waitForEndpoints(app, service, step.version, { timeoutMs: policy.verifyTimeoutMs, signal: context.signal });
+      const endpoints = await cluster.waitForEndpoints(app, service, step.version, { timeoutMs: policy.verifyTimeoutMs, minReady: policy.minReadyReplicas, signal: context.signal });
       const endpointsAt = Date.now();
+      const target = endpoints.endpoints.filter((e) => e.version === step.version && !e.terminating);
+      const readyPods = target.filter((e) => e.ready).length;
+      const unready = target.length - readyPods;
+      const pods = `${readyPods} ready ${step.version} endpoints${unready > 0 ? ` (${unready} not ready yet, reported, not waited for)` : ''}`;
+      if (!region.sampler) {
+        const health: RegionHealth = { readyPods, unreadyPods: unready, samples: {}, failedSamples: 0 };
+        return done(`${pods}; traffic not sampled (verify.via: endpoints)`, { endpointsMs: endpointsAt - switchedAt, health });
+      }
       const remaining = Math.max(1000, policy.verifyTimeoutMs - (endpointsAt - startedAtMs));
-      const seen = await waitForVersion(region.probe, app.healthPath, step.version, { consecutive: policy.healthSamples, timeoutMs: remaining, signal: context.signal });
-      const health: RegionHealth = { readyPods: endpoints.endpoints.filter((e) => e.ready).length, samples: seen.samples, failedSamples: seen.failedSamples };
+      const request = { routePath: app.healthPath, service, podPath: app.healthPath };
+      const seen = await waitForVersion(region.sampler, request, step.version, { consecutive: policy.healthSamples, timeoutMs: remaining, signal: context.signal });
+      const health: RegionHealth = { readyPods, unreadyPods: unready, samples: seen.samples, failedSamples: seen.failedSamples };
       if (!seen.converged) {
         throw new Error(`live traffic did not converge on ${step.version} within ${policy.verifyTimeoutMs} ms: ${seen.lastError ?? 'no answer'}`);
       }
       const measures = { endpointsMs: endpointsAt - switchedAt, dataPlaneMs: Date.now() - switchedAt, health };
-      return done(`${health.readyPods} ready ${step.version} endpoints; ${policy.healthSamples} live samples answered ${step.version}`, measures);
+      return done(`${pods}; ${policy.healthSamples} live samples ${region.sampler.via === 'service-proxy' ? 'through the service proxy ' : ''}answered ${step.version}`, measures);
     }
     case 'bake': {
       await sleep(step.durationMs, context.signal);
@@ -140,8 +154,15 @@ export async function executeStep(step: Step, context: StepContext): Promise<Don
   }
 }
 
-function versionHealthPath(app: AppSpec, version: string): string {
-  return `${versionNames(app, version).path}${app.healthPath.replace(/^\/+/, '')}`;
+/** The version's health path through its route, and at its Service (where a route that strips the version prefix has removed it). */
+function versionSample(app: AppSpec, version: string): SampleRequest {
+  const names = versionNames(app, version);
+  const routePath = `${names.path}${app.healthPath.replace(/^\/+/, '')}`;
+  return { routePath, service: names.service, podPath: app.stripVersionPrefix ? app.healthPath : routePath };
+}
+
+function sampledAt(sampler: Sampler, request: SampleRequest): string {
+  return sampler.via === 'ingress' ? request.routePath : `${request.podPath} on Service ${request.service} (through the service proxy)`;
 }
 
 /** Convergence is measured from the start of this region's selector patch, when this run made it. */

@@ -9,18 +9,7 @@ import type { StepRecord } from './steps.js';
  * the split with what the clusters say (core's judgeTrafficRelease).
  */
 export function summarize(plan: Plan, cursor: RunCursor, totalMs: number): ReleaseResult {
-  const reports = new Map<string, RegionReport>();
-  for (const region of plan.regions) {
-    reports.set(region, {
-      region,
-      from: null,
-      to: null,
-      outcome: 'not-started',
-      timings: { patchMs: null, endpointsMs: null, dataPlaneMs: null, totalMs: 0 },
-      health: null,
-      detail: null,
-    });
-  }
+  const reports = new Map<string, RegionReport>(plan.regions.map((region) => [region, notStarted(region)]));
   for (const record of cursor.records) {
     const report = reports.get(record.step.region);
     if (!report) continue;
@@ -47,6 +36,11 @@ export function summarize(plan: Plan, cursor: RunCursor, totalMs: number): Relea
     compensation,
     totalMs,
   };
+}
+
+/** A region's report before any step ran there. */
+export function notStarted(region: string): RegionReport {
+  return { region, from: null, to: null, outcome: 'not-started', timings: { patchMs: null, endpointsMs: null, dataPlaneMs: null, totalMs: 0 }, health: null, detail: null };
 }
 
 function applyRecord(report: RegionReport, record: StepRecord): void {

@@ -182,7 +182,7 @@ export function statusMessage(states: readonly RegionState[], app: string, envir
     blocks.push(...packLines(summary.text.split('\n'), perRegion, undefined, charsPerRegion));
   }
   if (omitted > 0) blocks.push(context(`${omitted} more version${omitted === 1 ? '' : 's'}: the full list follows.`));
-  const fallback = states.map((s) => `${s.region}: ${s.live ? (s.live.version ?? 'no live version') : 'not bootstrapped'}`).join(', ');
+  const fallback = states.map((s) => `${s.region}: ${s.unreachable !== undefined ? 'could not be read' : s.live ? (s.live.version ?? 'no live version') : 'not bootstrapped'}`).join(', ');
   return message(escapeText(`${title}: ${fallback}`), blocks);
 }
 
@@ -203,6 +203,7 @@ export function fullStatusMessages(states: readonly RegionState[], app: string, 
 
 function regionStatus(state: RegionState): string[] {
   const lines: string[] = [];
+  if (state.unreachable !== undefined) return [`*${escapeText(state.region)}*: ⚠️ could not be read: ${escapeText(state.unreachable)}`];
   if (state.live === null) {
     lines.push(`*${escapeText(state.region)}*: not bootstrapped (no live Service)`);
   } else {

@@ -4,6 +4,7 @@ import type { AppSpec } from '../core/model.js';
 import type { Cluster } from '../kube/cluster.js';
 import { KubeCluster } from '../kube/kube-cluster.js';
 import { loadKubeConfig } from '../kube/load-kubeconfig.js';
+import { ingressSampler, serviceProxySampler } from '../release/live-probe.js';
 import type { ReleaseEnvironment } from '../release/release.js';
 import type { RunnerPolicy } from '../release/runner.js';
 
@@ -35,10 +36,17 @@ export class ClusterDirectory {
       env: {
         name: environment.name,
         policy: { ...environment.policy, ...runnerPolicy(environment.policy) },
-        regions: environment.regions.map((region) => ({
-          name: region.name,
-          target: { cluster: this.cluster(region), probe: { url: region.liveUrl, host: appHost ?? region.liveHost, versionHeader: spec.versionHeader } },
-        })),
+        regions: environment.regions.map((region) => {
+          const cluster = this.cluster(region);
+          const via = environment.policy.verify.via ?? (region.liveUrl !== undefined ? 'ingress' : 'service-proxy');
+          const sampler =
+            via === 'endpoints'
+              ? null
+              : via === 'ingress' && region.liveUrl !== undefined
+                ? ingressSampler({ url: region.liveUrl, host: appHost ?? region.liveHost, versionHeader: spec.versionHeader })
+                : serviceProxySampler(cluster, spec.versionHeader);
+          return { name: region.name, target: { cluster, sampler } };
+        }),
       },
     };
   }
@@ -54,6 +62,7 @@ export function runnerPolicy(policy: Policy): RunnerPolicy {
     readyTimeoutMs: policy.readyTimeoutSeconds * 1000,
     verifyTimeoutMs: policy.verifyTimeoutSeconds * 1000,
     healthSamples: policy.healthSamples,
+    minReadyReplicas: policy.minReadyReplicas,
     autoRollback: policy.autoRollback,
     onRegionUnreachable: policy.onRegionUnreachable,
   };

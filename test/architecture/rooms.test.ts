@@ -77,13 +77,13 @@ describe('rooms of the architecture', () => {
       write('src/core/names.ts', 'export const a = 1;\n');
       write('src/kube/cluster.ts', "import { a } from '../core/names.js';\nexport const b = a;\n");
       write('src/core/bad.ts', "import '../kube/cluster.js';\n");
-      write('scripts/build.mjs', 'export {};\n');
+      write('tools/build.mjs', 'export {};\n');
       write('test/anything.test.ts', "import '../src/kube/cluster.js';\n");
       write('node_modules/pkg/index.js', 'export {};\n');
       write('eslint.config.js', "import x from 'anything';\nexport default x;\n");
       expect(roomViolations(readSources(temp))).toEqual([
-        'scripts/build.mjs: in no room (an unknown folder or file: add it to the rooms of test/architecture/rooms.ts)',
         'src/core/bad.ts:1: core imports kube (../kube/cluster.js)',
+        'tools/build.mjs: in no room (an unknown folder or file: add it to the rooms of test/architecture/rooms.ts)',
       ]);
     });
   });

@@ -9,7 +9,7 @@ import ts from 'typescript';
  * `import x = require`, `typeof import(…)`) resolves to a room or package its room may use.
  * Imports are found with the TypeScript parser, not with regular expressions.
  */
-export type Room = 'entry' | 'demo' | 'wiring' | 'jobs' | 'slack' | 'queue' | 'release' | 'kube' | 'core' | 'config' | 'observability' | 'sandbox';
+export type Room = 'entry' | 'demo' | 'wiring' | 'jobs' | 'slack' | 'queue' | 'release' | 'kube' | 'core' | 'config' | 'observability' | 'sandbox' | 'tooling';
 
 interface Rule {
   /** Rooms whose every file may be imported (a room may always import itself). */
@@ -36,10 +36,12 @@ export const rules: Record<Room, Rule> = {
   release: { rooms: ['core', 'kube', 'observability'], packages: ['node:http', 'node:https', 'node:timers', 'node:events', 'node:util', 'node:crypto'] },
   kube: { rooms: ['core', 'observability'], packages: ['node:*', '@kubernetes/client-node'] },
   core: { rooms: [], packages: [] },
-  config: { rooms: ['core'], packages: ['node:fs', 'node:path', 'node:util', 'zod', 'yaml'] },
+  config: { rooms: ['core'], packages: ['node:fs', 'node:path', 'node:util', 'zod', 'yaml', 'cron-parser'] },
   // Logs, metrics and probes: a leaf every I/O room may use; of the product it may import config only.
   observability: { rooms: ['config'], packages: ['node:*', 'pino', 'prom-client'] },
   sandbox: { rooms: [], packages: ['node:*', 'yaml', 'ws'] },
+  // scripts/: build tooling (the CLI bundle); it reads the build output, never imports the product.
+  tooling: { rooms: [], packages: 'any' },
 };
 
 /** Only src/kube talks to Kubernetes, whatever a room's package list says. */
@@ -56,6 +58,11 @@ const sourceExtension = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/;
 
 /** The room of a project-relative path (posix separators), or null when it is in no room. */
 export function roomOf(rel: string): Room | null {
+  // dist/ holds the compiled product (dist/src, dist/jobs; dist/cli is the bundled src/cli.ts): it
+  // is in the room of its source, so bin/ may import it like the source.
+  const compiled = /^dist\/(src|jobs|cli)\/(.*)$/.exec(rel);
+  if (compiled) return roomOf(compiled[1] === 'jobs' ? `jobs/${compiled[2]}` : `src/${compiled[2]}`);
+  if (rel.startsWith('scripts/')) return 'tooling';
   if (/^src\/(bot|cli)\.ts$/.test(rel) || rel === 'jobs/worker.ts' || rel.startsWith('bin/')) return 'entry';
   if (rel === 'src/demo.ts' || rel.startsWith('src/demo/')) return 'demo';
   if (rel.startsWith('jobs/')) return 'jobs';

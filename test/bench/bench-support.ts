@@ -45,7 +45,10 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 
 /** A two-region sandbox plus the product's release entry point, driven through a config file as a user would. */
 export interface ReleaseWorld {
-  world: SandboxEnv;
+  /** The two sandbox regions. */
+  sandbox: SandboxEnv['sandbox'];
+  /** The config file the world's releases read, as a user's would. */
+  configPath: string;
   env: ReleaseEnvironment;
   app: AppSpec;
   release(action: Action, version: string | null, onEvent?: (event: ProgressEvent) => void): Promise<ReleaseResult>;
@@ -58,7 +61,8 @@ export async function startReleaseWorld(options: SandboxEnvOptions): Promise<Rel
   const { env, app } = world.clusters.environment(findEnvironment(world.config, 'production')!, findApp(world.config, 'shop')!);
   const apis = new Map<string, { core: CoreV1Api; apps: AppsV1Api }>();
   return {
-    world,
+    sandbox: world.sandbox,
+    configPath: world.configPath,
     env,
     app,
     release: (action, version, onEvent) => executeRelease({ action, app, version, actor: 'bench' }, env, { reporter: { report: (event) => onEvent?.(event) } }),

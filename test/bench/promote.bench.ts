@@ -89,9 +89,9 @@ async function baselineSwitch(version: string): Promise<BaselineRun> {
   for (const region of world.env.regions) {
     const selector = { [world.app.labelKeys.name]: world.app.name, [world.app.labelKeys.version]: version };
     const regionStarted = performance.now();
-    await kubectl(['--kubeconfig', world.world.sandbox.kubeconfigPath, '--context', region.name, '-n', namespace, 'patch', 'svc', world.app.name, '-p', JSON.stringify({ spec: { selector } })]);
+    await kubectl(['--kubeconfig', world.sandbox.kubeconfigPath, '--context', region.name, '-n', namespace, 'patch', 'svc', world.app.name, '-p', JSON.stringify({ spec: { selector } })]);
     const kubectlMs = performance.now() - regionStarted;
-    const seen = await waitForVersion(region.target.probe, world.app.healthPath, version, { consecutive: healthSamples, timeoutMs: 10_000 });
+    const seen = await waitForVersion(region.target.sampler!, { routePath: world.app.healthPath, service: world.app.name, podPath: world.app.healthPath }, version, { consecutive: healthSamples, timeoutMs: 10_000 });
     if (!seen.converged) throw new Error(`baseline: ${region.name} did not converge on ${version}: ${seen.lastError}`);
     regions.push({ region: region.name, kubectlMs, dataPlaneMs: performance.now() - regionStarted });
   }

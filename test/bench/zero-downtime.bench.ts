@@ -36,7 +36,7 @@ function traffic(options: PacedOptions): Promise<{ stop(): Promise<PacedCounters
 const switchSorted = (values: readonly number[]): number[] => [...values].sort((a, b) => a - b);
 
 function targetsOf(world: ReleaseWorld) {
-  return world.world.sandbox.regions.map((r) => ({ url: r.ingressUrl, region: r.name }));
+  return world.sandbox.regions.map((r) => ({ url: r.ingressUrl, region: r.name }));
 }
 
 function describe(counters: PacedCounters): string {

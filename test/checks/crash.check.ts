@@ -22,7 +22,6 @@ import { mustType } from '../../src/sandbox/resource-types.js';
 import type { ReleaseResult } from '../../src/core/events.js';
 import { readRunCursor } from '../../jobs/run-release-job.js';
 import { isEvent, resultOf, waitFor, World, type WorkerProcess } from '../jobs/harness.js';
-import { redisUrl } from '../queue/redis-fixture.js';
 import { RedisTripwireProxy, Tripwires, type Tripwire } from '../jobs/redis-tripwire.js';
 
 const cursorAt = (phase: 'forward' | 'compensation', completed: number): string => `"runCursor":{"phase":"${phase}","completed":${completed},`;
@@ -101,12 +100,8 @@ const world = new World({
 const wires = new Tripwires();
 const proxies: RedisTripwireProxy[] = [];
 
-async function spawnProxiedWorker(): Promise<WorkerProcess> {
-  const proxy = await RedisTripwireProxy.start(new URL(redisUrl), wires);
-  proxies.push(proxy);
-  const worker = world.spawnWorker({ REDIS_URL: proxy.url });
-  proxy.pid = worker.child.pid;
-  return worker;
+function spawnProxiedWorker(): Promise<WorkerProcess> {
+  return world.spawnProxiedWorker(wires, proxies);
 }
 
 async function ready(worker: WorkerProcess): Promise<void> {

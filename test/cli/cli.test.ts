@@ -3,8 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli.js';
-import { startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
+import { actorOf, runCli } from '../../src/cli.js';
+import { cliIn, startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
 
 let world: SandboxEnv;
 beforeAll(async () => {
@@ -14,12 +14,7 @@ afterAll(async () => {
   await world?.stop();
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: { CUTOVER_CONFIG: world.configPath }, clusters: world.clusters });
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => cliIn(world, ...argv);
 
 describe('cutover CLI', () => {
   it('prints usage with --help and exits 0; with no arguments exits 2', async () => {
@@ -99,10 +94,39 @@ describe('cutover CLI', () => {
       const result = await cli('rollback', 'shop');
       expect(result.code).toBe(1);
       expect(result.err.join('\n')).toMatch(/us-east: the API server is unreachable/);
-      expect((await cli('status', 'shop', '--env', 'production')).code).toBe(1);
+      // status still shows the region that answers, and says which one does not (exit 1).
+      const status = await cli('status', 'shop', '--env', 'production');
+      expect(status.code).toBe(1);
+      expect(status.out).toContain('eu-west: live v2, previous v1');
+      expect(status.out.join('\n')).toMatch(/us-east: UNREACHABLE: us-east: the API server is unreachable/);
     } finally {
       world.sandbox.regions[1]!.faults.set({ unreachable: false });
     }
     expect((await cli('status', 'shop')).out).toContain('us-east: live v2, previous v1');
+  });
+
+  it('logs JSON lines to stderr at LOG_LEVEL when it is set, and only warnings otherwise; stdout stays the result', async () => {
+    const quiet = await cli('status', 'shop');
+    expect(quiet.err).toEqual([]);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(['status', 'shop'], { out: (l) => out.push(l), err: (l) => err.push(l), env: { CUTOVER_CONFIG: world.configPath, LOG_LEVEL: 'debug' }, clusters: world.clusters });
+    expect(code).toBe(0);
+    const lines = err.map((l) => JSON.parse(l) as { level: string; msg: string; process: string });
+    expect(lines.some((l) => l.level === 'debug' && l.msg === 'kube call' && l.process === 'cli')).toBe(true);
+    expect(out.every((l) => !l.startsWith('{'))).toBe(true);
+  });
+});
+
+describe('the actor a CLI release is recorded as', () => {
+  it.each([
+    [{ GITHUB_ACTOR: 'octocat', USER: 'runner' }, 'github:octocat'],
+    [{ GITLAB_USER_LOGIN: 'alice' }, 'gitlab:alice'],
+    [{ CIRCLE_USERNAME: 'bob' }, 'circleci:bob'],
+    [{ BUILDKITE_BUILD_CREATOR_EMAIL: 'carol@example.com' }, 'buildkite:carol@example.com'],
+    [{ USER: 'dave' }, 'cli:dave'],
+    [{}, 'cli:from-the-os'],
+  ])('%j → %s', (env, actor) => {
+    expect(actorOf(env, () => 'from-the-os')).toBe(actor);
   });
 });

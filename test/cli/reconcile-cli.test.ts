@@ -3,11 +3,9 @@
  * release stops it instead of being overwritten or reported as success, and two CLIs racing each
  * other never both claim success.
  */
-import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
-import { loadKubeConfig } from '../../src/kube/load-kubeconfig.js';
-import { liveSelectors, startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
+import { cliIn, liveSelectors, patchSelectorByHand, startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
 import { waitFor } from '../jobs/harness.js';
 
 let world: SandboxEnv;
@@ -22,21 +20,7 @@ afterAll(async () => {
   await world?.stop();
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: { CUTOVER_CONFIG: world.configPath }, clusters: world.clusters });
-  return { code, out, err };
-}
-
-/** What an operator does by hand: `kubectl patch svc <app> -p '{"spec":{"selector":{...: v3}}}'`. */
-async function patchSelectorByHand(region: string, app: string, version: string): Promise<void> {
-  const core = loadKubeConfig({ path: world.sandbox.kubeconfigPath, context: region }).makeApiClient(CoreV1Api);
-  await core.patchNamespacedService(
-    { name: app, namespace: 'production', body: { spec: { selector: { 'app.kubernetes.io/version': version } } } },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  );
-}
+const cli = (...argv: string[]) => cliIn(world, ...argv);
 
 describe('a release never overwrites, nor reports success over, a change made outside it', () => {
   it('an operator switches eu-west to v3 while it bakes: us-east is not touched, the CLI exits 1 and says what it found', async () => {
@@ -44,7 +28,7 @@ describe('a release never overwrites, nor reports success over, a change made ou
     const err: string[] = [];
     const running = runCli(['promote', 'shop', 'v2'], { out: (l) => out.push(l), err: (l) => err.push(l), env: { CUTOVER_CONFIG: world.configPath }, clusters: world.clusters });
     await waitFor(() => out.some((l) => l.startsWith('✓ eu-west: verify')), 'eu-west to be verified (the bake begins)', 20_000);
-    await patchSelectorByHand('eu-west', 'shop', 'v3');
+    await patchSelectorByHand(world.sandbox, 'eu-west', 'shop', 'v3');
     const code = await running;
     const text = [...out, ...err].join('\n');
 

@@ -92,6 +92,7 @@ describe('defaults', () => {
     ['onRegionUnreachable', env.policy.onRegionUnreachable, 'rollback'],
     ['retention', env.policy.retention, { keep: 3, minAgeSinceLiveHours: 24, graceAfterInstallHours: 1 }],
     ['lockTtlSeconds', env.policy.lockTtlSeconds, 60],
+    ['cleanupTimezone', env.policy.cleanupTimezone, 'UTC'],
     ['gated (unprotected)', env.slack.approvals.gated, []],
     ['approveReaction', env.slack.approvals.approveReaction, 'white_check_mark'],
     ['rejectReaction', env.slack.approvals.rejectReaction, 'x'],
@@ -135,8 +136,11 @@ describe('a bad config names the field and why', () => {
     ['bad env name', (c) => (c.environments.Prod = c.environments.production), 'environments.Prod: "Prod" is not a valid environment name'],
     ['unknown env in app', (c) => (c.apps.shop.environments = ['prod']), 'apps.shop.environments[0]: unknown environment "prod": environments are production'],
     ['no apps', (c) => (c.apps = {}), 'apps: needs at least one app'],
-    ['bad cron', (c) => (c.environments.production.policy = { cleanupCron: '0 3 * *' }), 'environments.production.policy.cleanupCron: "0 3 * *" is not a cron expression: expected 5 fields'],
-    ['cron out of range', (c) => (c.environments.production.policy = { cleanupCron: '0 25 * * *' }), 'hour field "25" is out of range 0-23'],
+    ['bad cron', (c) => (c.environments.production.policy = { cleanupCron: '0 0 0 3 * * *' }), 'environments.production.policy.cleanupCron: "0 0 0 3 * * *" is not a cron expression BullMQ can schedule: Invalid cron expression, too many fields'],
+    ['cron out of range', (c) => (c.environments.production.policy = { cleanupCron: '0 25 * * *' }), 'got value 25 expected range 0-23'],
+    ['cron that never fires', (c) => (c.environments.production.policy = { cleanupCron: '0 0 30 2 *' }), 'environments.production.policy.cleanupCron: "0 0 30 2 *" is not a cron expression BullMQ can schedule'],
+    ['time zone not IANA', (c) => (c.environments.production.policy = { cleanupCron: '0 3 * * *', cleanupTimezone: '+01:00' }), 'environments.production.policy.cleanupTimezone: "+01:00" is not an IANA time zone name'],
+    ['unknown time zone', (c) => (c.environments.production.policy = { cleanupTimezone: 'Mars/Olympus_Mons' }), 'environments.production.policy.cleanupTimezone: "Mars/Olympus_Mons" is not an IANA time zone name'],
     ['negative bake', (c) => (c.environments.production.policy = { bakeSeconds: -1 }), 'environments.production.policy.bakeSeconds: must be 0 or more seconds'],
     ['unreachable option', (c) => (c.environments.production.policy = { onRegionUnreachable: 'retry' }), 'policy.onRegionUnreachable: must be one of "rollback", "hold"'],
     ['minReady above replicas', (c) => (c.environments.production.policy = { minReadyReplicas: 3 }), 'apps.shop.replicas: 2 is below environments.production.policy.minReadyReplicas (3)'],
@@ -158,7 +162,7 @@ describe('a bad config names the field and why', () => {
 
   it('reports every problem at once, one line each', () => {
     const data = minimal();
-    delete data.environments.production.regions[0].liveUrl;
+    data.environments.production.regions[0].liveUrl = 'ftp://example.com';
     data.apps.shop.containerPort = 70000;
     const error = errorOf(() => parse(data));
     expect(error.issues.map((i) => i.path).sort()).toEqual(['apps.shop.containerPort', 'environments.production.regions[0].liveUrl']);
@@ -219,6 +223,26 @@ describe('${ENV} substitution', () => {
     const data = minimal();
     data.apps.shop.env = { DB: value };
     expect(errorOf(() => parse(data)).message).toContain(expected);
+  });
+
+  it('never shows a substituted value in an error line: it names the field and the variable', () => {
+    const data = minimal();
+    data.apps.shop.routing = '${ROUTING}';
+    data.apps.shop.healthPath = '${HEALTH}';
+    const message = errorOf(() => parse(data, { ROUTING: 's3cr3t-value-1234', HEALTH: 'also-secret-5678' })).message;
+    expect(message).not.toContain('s3cr3t-value-1234');
+    expect(message).not.toContain('also-secret-5678');
+    expect(message).toContain('apps.shop.routing');
+    expect(message).toContain('apps.shop.healthPath');
+  });
+
+  it.each(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'REDIS_PASSWORD', 'REDIS_URL'])('refuses a reference to cutover\'s own secret %s anywhere in the file, and never copies it', (name) => {
+    const data = minimal();
+    data.apps.shop.env = { LEAK: `\${${name}}` };
+    const secret = 'xoxb-0000-super-secret-value';
+    const message = errorOf(() => parse(data, { [name]: secret, SLACK_BOT_TOKEN: secret })).message;
+    expect(message).toContain(`apps.shop.env.LEAK: references \${${name}}, one of cutover's own secrets`);
+    expect(message).not.toContain(secret);
   });
 });
 

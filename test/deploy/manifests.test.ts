@@ -44,37 +44,63 @@ function secretRefs(c: V1Container): Record<string, string> {
 
 describe('Dockerfile', () => {
   let lines: string[];
+  let stages: { name: string | undefined; base: string; lines: string[] }[];
   beforeAll(async () => {
     const text = await readFile(join(root, 'Dockerfile'), 'utf8');
     lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    stages = [];
+    for (const line of lines) {
+      const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
+      if (from) stages.push({ base: from[1]!, name: from[2], lines: [] });
+      else stages.at(-1)?.lines.push(line);
+    }
   });
+  const runtime = () => stages.at(-1)!;
+  const copiedFrom = (stage: { lines: string[] }) =>
+    stage.lines.filter((l) => /^COPY\s+--from=/i.test(l)).map((l) => ({ stage: /--from=(\S+)/.exec(l)![1]!, args: l.split(/\s+/).filter((a) => !a.startsWith('--')).slice(1) }));
 
-  it('is a multi-stage build whose last stage copies the dependencies from an earlier one', () => {
-    const stages = lines.filter((l) => /^FROM\s/i.test(l));
+  it('is a multi-stage build on a supported Node LTS (22 or 24) whose last stage copies from earlier ones', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    const names = stages.map((l) => /\sAS\s+(\S+)/i.exec(l)?.[1]);
-    const finalStart = lines.indexOf(stages.at(-1)!);
-    const copiesFrom = lines.slice(finalStart).filter((l) => /^COPY\s+--from=/i.test(l)).map((l) => /--from=(\S+)/.exec(l)![1]);
-    expect(copiesFrom.length).toBeGreaterThan(0);
-    expect(copiesFrom.every((stage) => names.slice(0, -1).includes(stage))).toBe(true);
+    for (const stage of stages) expect(stage.base).toMatch(/^node:(22|24)([.-]|$)/);
+    const copies = copiedFrom(runtime());
+    expect(copies.length).toBeGreaterThan(0);
+    expect(copies.every((c) => stages.slice(0, -1).some((s) => s.name === c.stage))).toBe(true);
   });
 
-  it('installs production dependencies from the lockfile with npm ci --omit=dev', () => {
+  it('type-checks and compiles in a build stage, and the runtime stage takes only dist/ from it', () => {
+    const builds = stages.filter((s) => s.lines.some((l) => /^RUN\s.*\bnpm run build\b/.test(l)));
+    expect(builds).toHaveLength(1);
+    const fromBuild = copiedFrom(runtime()).filter((c) => c.stage === builds[0]!.name);
+    expect(fromBuild.map((c) => c.args)).toEqual([['/app/dist', './dist']]);
+  });
+
+  it('carries no dev dependency and no sources into the runtime stage: node_modules come from npm ci --omit=dev', () => {
     const installs = lines.filter((l) => /^RUN\s/i.test(l) && /\bnpm (ci|install|i)\b/.test(l));
     expect(installs.length).toBeGreaterThan(0);
-    expect(installs.every((l) => /\bnpm ci\b/.test(l) && /--omit=dev\b/.test(l))).toBe(true);
+    expect(installs.every((l) => /\bnpm ci\b/.test(l))).toBe(true);
+    const modules = copiedFrom(runtime()).filter((c) => c.args[0]?.endsWith('node_modules'));
+    expect(modules).toHaveLength(1);
+    const deps = stages.find((s) => s.name === modules[0]!.stage)!;
+    const depsInstalls = deps.lines.filter((l) => /\bnpm ci\b/.test(l));
+    expect(depsInstalls.length).toBeGreaterThan(0);
+    expect(depsInstalls.every((l) => /--omit=dev\b/.test(l))).toBe(true);
+    expect(runtime().lines.filter((l) => /^RUN\s/i.test(l))).toEqual([]);
+    const copiedSources = runtime().lines.filter((l) => /^COPY\s/i.test(l) && !/--from=/.test(l)).flatMap((l) => l.split(/\s+/).slice(1, -1)).filter((a) => !a.startsWith('--'));
+    expect(copiedSources.filter((a) => /^(src|jobs|test|tsconfig.*\.json)$/.test(a))).toEqual([]);
   });
 
-  it('runs as a numeric non-root user in the final stage, with the web command of the Procfile', async () => {
-    const finalStart = lines.findLastIndex((l) => /^FROM\s/i.test(l));
-    const users = lines.slice(finalStart).filter((l) => /^USER\s/i.test(l));
+  it('runs as a numeric non-root user in the final stage, with the web command of the Procfile, on plain node', async () => {
+    const users = runtime().lines.filter((l) => /^USER\s/i.test(l));
     expect(users.length).toBeGreaterThan(0);
     const user = users.at(-1)!.split(/\s+/)[1]!;
     expect(user).toMatch(/^[1-9]\d*(:\d+)?$/);
     const procfile = await readFile(join(root, 'Procfile'), 'utf8');
     const web = /^web:\s*(.+)$/m.exec(procfile)![1]!.trim().split(/\s+/);
-    const cmd = lines.find((l) => /^CMD\s/i.test(l))!;
+    const cmd = runtime().lines.find((l) => /^CMD\s/i.test(l))!;
     expect(JSON.parse(cmd.replace(/^CMD\s+/i, ''))).toEqual(web);
+    for (const command of [...procfile.matchAll(/^\w+:\s*(.+)$/gm)].map((m) => m[1]!)) {
+      expect(command).toMatch(/^node dist\/\S+\.js$/);
+    }
   });
 });
 

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAudit } from '../../src/queue/audit.js';
 import { enqueueRelease } from '../../src/queue/enqueue.js';
-import { redisUrl } from '../queue/redis-fixture.js';
 import { isEvent, resultOf, waitFor, World, type WorkerProcess } from './harness.js';
 import { RedisTripwireProxy, Tripwires } from './redis-tripwire.js';
 
@@ -17,10 +16,7 @@ const proxies: RedisTripwireProxy[] = [];
 let standby: Promise<WorkerProcess> | undefined;
 
 async function spawnProxiedWorker(): Promise<WorkerProcess> {
-  const proxy = await RedisTripwireProxy.start(new URL(redisUrl), wires);
-  proxies.push(proxy);
-  const worker = world.spawnWorker({ REDIS_URL: proxy.url });
-  proxy.pid = worker.child.pid;
+  const worker = await world.spawnProxiedWorker(wires, proxies);
   await waitFor(() => worker.lines.some((l) => l.msg === 'worker ready'), `worker ${worker.child.pid} to be ready`, 20_000);
   return worker;
 }

@@ -10,7 +10,6 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKubeConfig } from '../../src/kube/load-kubeconfig.js';
 import { enqueueRelease } from '../../src/queue/enqueue.js';
-import { redisUrl } from '../queue/redis-fixture.js';
 import { resultOf, waitFor, World, type WorkerProcess } from './harness.js';
 import { RedisTripwireProxy, Tripwires } from './redis-tripwire.js';
 
@@ -23,10 +22,7 @@ const wires = new Tripwires();
 const proxies: RedisTripwireProxy[] = [];
 
 async function spawnProxiedWorker(): Promise<WorkerProcess> {
-  const proxy = await RedisTripwireProxy.start(new URL(redisUrl), wires);
-  proxies.push(proxy);
-  const worker = world.spawnWorker({ REDIS_URL: proxy.url });
-  proxy.pid = worker.child.pid;
+  const worker = await world.spawnProxiedWorker(wires, proxies);
   await waitFor(() => worker.lines.some((l) => l.msg === 'worker ready'), `worker ${worker.child.pid} to be ready`, 20_000);
   return worker;
 }

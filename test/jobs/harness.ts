@@ -16,6 +16,7 @@ import { executeRelease } from '../../src/release/release.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.js';
 import { ClusterDirectory } from '../../src/wiring/release-environment.js';
 import { deleteKeys, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
+import { RedisTripwireProxy, type Tripwires } from './redis-tripwire.js';
 
 export const root = path.resolve(import.meta.dirname, '../..');
 
@@ -165,6 +166,31 @@ export class World {
     child.stderr.on('data', (chunk: Buffer) => worker.output.push(chunk.toString()));
     this.workers.push(worker);
     return worker;
+  }
+
+  /**
+   * A worker whose Redis connection goes through a tripwire proxy (test/jobs/redis-tripwire.ts),
+   * so a test can kill or pause it at an exact command; not yet ready when this resolves.
+   */
+  async spawnProxiedWorker(wires: Tripwires, proxies: RedisTripwireProxy[]): Promise<WorkerProcess> {
+    const proxy = await RedisTripwireProxy.start(new URL(redisUrl), wires);
+    proxies.push(proxy);
+    const worker = this.spawnWorker({ REDIS_URL: proxy.url });
+    proxy.pid = worker.child.pid;
+    return worker;
+  }
+
+  /** `cutover <argv> --config <this world's>` as CI runs it: a real process; `done` has its exit code and output. */
+  cutover(...argv: string[]): { done: Promise<{ code: number | null; out: string }> } {
+    const child = spawn(process.execPath, ['bin/cutover.js', ...argv, '--config', this.configPath], {
+      cwd: root,
+      env: { ...process.env, REDIS_URL: redisUrl, CUTOVER_CONFIG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    return { done: new Promise((resolve) => child.once('exit', (code) => resolve({ code, out }))) };
   }
 
   async startWorkers(count: number): Promise<WorkerProcess[]> {

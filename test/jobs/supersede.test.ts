@@ -5,16 +5,13 @@
  * again and says by whom it was superseded. The table of which request supersedes, waits for, or
  * ignores which is in the README ("Who waits for whom"); each row is a test here or in workers.test.ts.
  */
-import { spawn } from 'node:child_process';
-import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKubeConfig } from '../../src/kube/load-kubeconfig.js';
 import { enqueueRelease } from '../../src/queue/enqueue.js';
 import { acquireLease, readLease, releaseLease } from '../../src/queue/lease.js';
 import { leaseKey } from '../../src/queue/names.js';
 import { readSuperseded } from '../../src/queue/supersede.js';
-import { redisUrl } from '../queue/redis-fixture.js';
-import { isEvent, resultOf, root, waitFor, World } from './harness.js';
+import { patchSelectorByHand } from '../support/sandbox-env.js';
+import { isEvent, resultOf, waitFor, World } from './harness.js';
 
 const world = new World({
   apps: { manual: {}, held: {}, running: {}, table: {} },
@@ -37,36 +34,20 @@ afterAll(async () => {
   await world.stop();
 });
 
-/** `cutover <argv> --queue` as CI runs it: a real process following the job. */
+/** `cutover <argv> --env production --queue` as CI runs it: a real process following the job. */
 function cliQueued(...argv: string[]): { done: Promise<{ code: number | null; out: string }> } {
-  const child = spawn(process.execPath, ['bin/cutover.js', ...argv, '--env', 'production', '--queue', '--config', world.configPath], {
-    cwd: root,
-    env: { ...process.env, REDIS_URL: redisUrl, CUTOVER_CONFIG: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  return { done: new Promise((resolve) => child.once('exit', (code) => resolve({ code, out }))) };
+  return world.cutover(...argv, '--env', 'production', '--queue');
 }
 
 function stepSeen(jobId: string, kind: string, region: string, type: 'step-started' | 'step-finished' = 'step-finished'): boolean {
   return world.eventsOf(jobId).some((e) => isEvent(e.data, type) && e.data.step.kind === kind && e.data.step.region === region);
 }
 
-async function patchSelectorByHand(region: string, app: string, version: string): Promise<void> {
-  const core = loadKubeConfig({ path: world.sandbox.kubeconfigPath, context: region }).makeApiClient(CoreV1Api);
-  await core.patchNamespacedService(
-    { name: app, namespace: 'production', body: { spec: { selector: { 'app.kubernetes.io/version': version } } } },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  );
-}
-
 describe('a queued release and changes made outside it', () => {
   it('an operator switches eu-west by hand during the bake: the job stops, us-east is untouched, `--queue` exits 1 and says what it found', async () => {
     const cli = cliQueued('promote', 'manual', 'v2', '--request-id', 'manual-1');
     await waitFor(() => stepSeen('manual-1', 'bake', 'eu-west', 'step-started'), 'the eu-west bake to begin', 30_000);
-    await patchSelectorByHand('eu-west', 'manual', 'v3');
+    await patchSelectorByHand(world.sandbox, 'eu-west', 'manual', 'v3');
     const { code, out } = await cli.done;
     expect(code, out).toBe(1);
     expect(out).toContain('⏹️ promote manual v2 in production: stopped');

@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAudit } from '../../src/queue/audit.js';
 import { enqueueRelease } from '../../src/queue/enqueue.js';
-import { redisUrl } from '../queue/redis-fixture.js';
-import { isEvent, resultOf, root, waitFor, World } from './harness.js';
+import { isEvent, resultOf, waitFor, World } from './harness.js';
 
 const world = new World({
   apps: {
@@ -20,7 +18,7 @@ const world = new World({
   },
   policy: { bakeSeconds: 0.3 },
   // A cleanup every second for the batch environment only.
-  batchPolicy: { bakeSeconds: 0, cleanupCron: '* * * * * *' },
+  batchPolicy: { bakeSeconds: 0, cleanupCron: '* * * * * *', cleanupTimezone: 'Asia/Kathmandu' },
   worker: { concurrency: 2 },
 });
 
@@ -112,6 +110,7 @@ describe('release jobs run by two worker processes', () => {
     expect(await world.liveVersions('tidy', 'batch')).toEqual({ 'eu-west': 'v3', 'us-east': 'v3' });
     const schedulers = await world.queue.getJobSchedulers();
     expect(schedulers.map((s) => s.key ?? s.id)).toEqual(['cleanup:tidy:batch']);
+    expect(schedulers[0]?.tz).toBe('Asia/Kathmandu');
   });
 
   it('an invalid job or one naming an unknown app fails at once, without retries', async () => {
@@ -129,15 +128,7 @@ describe('release jobs run by two worker processes', () => {
   });
 
   it('`cutover promote --queue` enqueues, follows the job live and exits 0 with the result line', async () => {
-    const child = spawn(process.execPath, ['bin/cutover.js', 'promote', 'cli', 'v2', '--env', 'production', '--queue', '--request-id', 'ci-build-7', '--config', world.configPath], {
-      cwd: root,
-      env: { ...process.env, REDIS_URL: redisUrl, CUTOVER_CONFIG: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, out } = await world.cutover('promote', 'cli', 'v2', '--env', 'production', '--queue', '--request-id', 'ci-build-7').done;
     expect(code, out).toBe(0);
     expect(out).toContain('queued as job ci-build-7');
     expect(out).toMatch(/✓ eu-west: switch/);

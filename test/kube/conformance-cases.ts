@@ -3,7 +3,7 @@
  * cluster (see conformance.test.ts for how to point it at one). They read as the release
  * procedure: install, wait, bootstrap, switch, verify endpoints, delete.
  */
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppSpec } from '../../src/core/model.js';
 import { annotations, defaultLabelKeys } from '../../src/core/names.js';
@@ -101,7 +101,7 @@ export function describeClusterConformance(name: string, makeEnv: () => Promise<
 
     it('bootstraps the live Service and route once', async () => {
       const first = await cluster.bootstrap(shop, 'v1');
-      expect(first.created).toEqual(['Service/shop', 'Ingress/shop']);
+      expect(first.created).toEqual([`Service/${shop.name}`, `Ingress/${shop.name}`]);
       const second = await cluster.bootstrap(shop, 'v1');
       expect(second.created).toEqual([]);
     });
@@ -123,22 +123,22 @@ export function describeClusterConformance(name: string, makeEnv: () => Promise<
       expect(first.patchMs).toBeGreaterThan(0);
       const again = await cluster.switchSelector(shop, { to: 'v2', from: 'v1', by: 'bob', at });
       expect(again).toEqual({ patched: false, patchMs: 0 });
-      const converged = await watching.waitForEndpoints(shop, 'shop', 'v2', { timeoutMs: env.readyTimeoutMs });
+      const converged = await watching.waitForEndpoints(shop, shop.name, 'v2', { timeoutMs: env.readyTimeoutMs });
       expect(converged.endpoints.map((e) => e.version)).toEqual(['v2', 'v2']);
 
       const state = await cluster.observe(shop);
       expect(state.live).toEqual({ version: 'v2', previousVersion: 'v1', promotedAt: at.toISOString(), promotedBy: 'bob', changedOutside: false, fence: 7 });
       expect(state.versions.find((v) => v.version === 'v1')?.retiredAt).toBe(at.toISOString());
-      const service = await core.readNamespacedService({ name: 'shop', namespace: env.namespace });
-      expect(service.spec?.selector).toEqual({ [defaultLabelKeys.name]: 'shop', [defaultLabelKeys.version]: 'v2' });
+      const service = await core.readNamespacedService({ name: shop.name, namespace: env.namespace });
+      expect(service.spec?.selector).toEqual({ [defaultLabelKeys.name]: shop.name, [defaultLabelKeys.version]: 'v2' });
       expect(service.metadata?.annotations).toMatchObject({ [annotations.liveVersion]: 'v2', [fenceAnnotation]: '7' });
     });
 
     it('waits until the live Service is served only by pods of the target version', async () => {
-      const result = await cluster.waitForEndpoints(shop, 'shop', 'v2', { timeoutMs: env.readyTimeoutMs });
+      const result = await cluster.waitForEndpoints(shop, shop.name, 'v2', { timeoutMs: env.readyTimeoutMs });
       expect(result.endpoints.length).toBe(2);
       expect(result.endpoints.every((e) => e.version === 'v2' && e.ready && !e.terminating)).toBe(true);
-      const listed = await cluster.endpoints('shop');
+      const listed = await cluster.endpoints(shop.name);
       expect(new Set(listed.map((e) => e.version))).toEqual(new Set(['v2']));
     });
 
@@ -149,7 +149,7 @@ export function describeClusterConformance(name: string, makeEnv: () => Promise<
     });
 
     it('reports what it saw last when endpoints do not converge in time', async () => {
-      const failure = await cluster.waitForEndpoints(shop, 'shop', 'v1', { timeoutMs: 300 }).catch((e: unknown) => e);
+      const failure = await cluster.waitForEndpoints(shop, shop.name, 'v1', { timeoutMs: 300 }).catch((e: unknown) => e);
       expect(failure).toBeInstanceOf(KubeError);
       expect(failure).toMatchObject({ code: 'timeout' });
       expect((failure as KubeError).message).toContain('2 v2 ready');
@@ -169,7 +169,7 @@ export function describeClusterConformance(name: string, makeEnv: () => Promise<
       await cluster.installVersion(shop, 'v3.1', 'alice');
       const failure = await cluster.installVersion(shop, 'v3-1', 'alice').catch((e: unknown) => e);
       expect(failure).toMatchObject({ code: 'not-owned' });
-      expect((failure as Error).message).toMatch(/Deployment shop-v3-1 \(labels .*app\.kubernetes\.io\/version=v3\.1.*\).*not cutover's shop v3-1/);
+      expect((failure as Error).message).toMatch(new RegExp(`Deployment ${shop.name}-v3-1 \\(labels .*app\\.kubernetes\\.io/version=v3\\.1.*\\).*not cutover's ${shop.name} v3-1`));
       await cluster.deleteVersion(shop, 'v3.1');
     });
 
@@ -178,7 +178,7 @@ export function describeClusterConformance(name: string, makeEnv: () => Promise<
       const api = env.app('api');
       const gatewayApp: AppSpec = { ...api, routing: 'gateway', gateway: { name: 'public' } };
       await cluster.installVersion(gatewayApp, 'v1', 'alice');
-      expect(await cluster.bootstrap(gatewayApp, 'v1')).toEqual({ created: ['Service/api', 'HTTPRoute/api'] });
+      expect(await cluster.bootstrap(gatewayApp, 'v1')).toEqual({ created: [`Service/${api.name}`, `HTTPRoute/${api.name}`] });
       const state = await cluster.observe(gatewayApp);
       expect(state).toMatchObject({ liveRouteExists: true, live: { version: 'v1' } });
       expect(state.versions).toMatchObject([{ version: 'v1', hasService: true, hasRoute: true }]);
@@ -200,15 +200,15 @@ export function describeClusterConformance(name: string, makeEnv: () => Promise<
       const notFound = await core.readNamespacedService({ name: 'does-not-exist', namespace: env.namespace }).catch((e: unknown) => toKubeError(e));
       expect(notFound).toMatchObject({ code: 'not-found', status: 404, transient: false });
 
-      const live = await core.readNamespacedService({ name: 'shop', namespace: env.namespace });
+      const live = await core.readNamespacedService({ name: shop.name, namespace: env.namespace });
       const stale = { metadata: { resourceVersion: live.metadata!.resourceVersion, annotations: { 'conformance/touch': '1' } } };
       const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-      await core.patchNamespacedService({ name: 'shop', namespace: env.namespace, body: stale }, merge);
-      const conflict = await core.patchNamespacedService({ name: 'shop', namespace: env.namespace, body: stale }, merge).catch((e: unknown) => toKubeError(e));
+      await core.patchNamespacedService({ name: shop.name, namespace: env.namespace, body: stale }, merge);
+      const conflict = await core.patchNamespacedService({ name: shop.name, namespace: env.namespace, body: stale }, merge).catch((e: unknown) => toKubeError(e));
       expect(conflict).toMatchObject({ code: 'conflict', status: 409, transient: true });
 
       const exists = await core
-        .createNamespacedService({ namespace: env.namespace, body: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'shop' }, spec: { ports: [{ port: 80 }] } } })
+        .createNamespacedService({ namespace: env.namespace, body: { apiVersion: 'v1', kind: 'Service', metadata: { name: shop.name }, spec: { ports: [{ port: 80 }] } } })
         .catch((e: unknown) => toKubeError(e));
       expect(exists).toMatchObject({ code: 'already-exists', status: 409, transient: false });
 
@@ -232,7 +232,7 @@ export function describeClusterConformance(name: string, makeEnv: () => Promise<
         await faulty.waitForReady(cart, 'v2', 2, { timeoutMs: env.readyTimeoutMs });
         const switched = await faulty.switchSelector(cart, { to: 'v2', from: 'v1', by: 'bob', at });
         expect(switched.patched).toBe(true);
-        const converged = await faulty.waitForEndpoints(cart, 'cart', 'v2', { timeoutMs: env.readyTimeoutMs });
+        const converged = await faulty.waitForEndpoints(cart, cart.name, 'v2', { timeoutMs: env.readyTimeoutMs });
         expect(converged.endpoints.every((e) => e.version === 'v2')).toBe(true);
         await faulty.deleteVersion(cart, 'v3');
         const state = await faulty.observe(cart);
@@ -256,4 +256,28 @@ export function describeClusterConformance(name: string, makeEnv: () => Promise<
       }
     });
   });
+}
+
+/**
+ * Delete everything the suite created for these apps (Deployments, Services, Ingresses and
+ * HTTPRoutes cutover labelled as theirs), one object at a time with the Role's own verbs (list and
+ * delete): the teardown in an existing namespace.
+ */
+export async function removeApps(kubeconfig: KubeConfig, namespace: string, apps: AppSpec[], gatewayApi: boolean): Promise<void> {
+  const appsApi = kubeconfig.makeApiClient(AppsV1Api);
+  const core = kubeconfig.makeApiClient(CoreV1Api);
+  const networking = kubeconfig.makeApiClient(NetworkingV1Api);
+  const custom = kubeconfig.makeApiClient(CustomObjectsApi);
+  const route = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespace };
+  for (const app of apps) {
+    const labelSelector = `${app.labelKeys.name}=${app.name},app.kubernetes.io/managed-by=cutover`;
+    const names = (list: { items: { metadata?: { name?: string } }[] }) => list.items.map((i) => i.metadata?.name ?? '').filter((n) => n !== '');
+    for (const name of names(await appsApi.listNamespacedDeployment({ namespace, labelSelector }))) await appsApi.deleteNamespacedDeployment({ name, namespace });
+    for (const name of names(await core.listNamespacedService({ namespace, labelSelector }))) await core.deleteNamespacedService({ name, namespace });
+    for (const name of names(await networking.listNamespacedIngress({ namespace, labelSelector }))) await networking.deleteNamespacedIngress({ name, namespace });
+    if (gatewayApi) {
+      const routes = (await custom.listNamespacedCustomObject({ ...route, labelSelector })) as { items: { metadata?: { name?: string } }[] };
+      for (const name of names(routes)) await custom.deleteNamespacedCustomObject({ ...route, name });
+    }
+  }
 }

@@ -49,6 +49,20 @@ describe('manifests', () => {
     expect(liveRoute(gateway, 'production')).toMatchObject({ metadata: { name: 'shop', labels: { [name]: 'shop', ...managed } }, spec: { rules: [{ matches: [{ path: { value: '/' } }], backendRefs: [{ name: 'shop' }] }] } });
   });
 
+  it('strips the version prefix where the app asks: Gateway API URLRewrite, or ingress-nginx rewrite-target', () => {
+    const stripping = { ...shop, stripVersionPrefix: true };
+    const gateway = { ...stripping, routing: 'gateway' as const, gateway: { name: 'public' } };
+    expect(versionRoute(gateway, 'v2', 'production')).toMatchObject({
+      spec: { rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/v2/' } }], filters: [{ type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } } }] }] },
+    });
+    expect(versionRoute(stripping, 'v2', 'production')).toMatchObject({
+      metadata: { annotations: { 'nginx.ingress.kubernetes.io/use-regex': 'true', 'nginx.ingress.kubernetes.io/rewrite-target': '/$2' } },
+      spec: { rules: [{ http: { paths: [{ path: '/v2(/|$)(.*)', pathType: 'ImplementationSpecific' }] } }] },
+    });
+    // The live route never rewrites: "/" goes to the app as it is.
+    expect(JSON.stringify(liveRoute(stripping, 'production'))).not.toContain('rewrite');
+  });
+
   it('never lets a live Service without a version select every version', () => {
     expect(liveService(shop, null, 'production').spec?.selector).toEqual({ [name]: 'shop', [version]: '' });
     expect(liveService(shop, 'v1', 'production').spec?.selector).toEqual({ [name]: 'shop', [version]: 'v1' });
@@ -80,13 +94,18 @@ describe('manifests', () => {
     expect(isAlreadyLive(selector, defaultLabelKeys, target)).toBe(expected);
   });
 
+  const ep = (version: string | null, ready: boolean, extra: { serving?: boolean; terminating?: boolean } = {}) => ({ version, ready, serving: extra.serving ?? ready, terminating: extra.terminating ?? false });
   it.each([
-    [[], false],
-    [[{ version: 'v2', ready: true, terminating: false }], true],
-    [[{ version: 'v2', ready: true, terminating: false }, { version: 'v1', ready: false, terminating: true }], false],
-    [[{ version: 'v2', ready: false, terminating: false }], false],
-    [[{ version: null, ready: true, terminating: false }], false],
-  ])('endpoints %o converged on v2: %s', (views, expected) => {
-    expect(endpointsConverged(views.map((v, i) => ({ pod: `p${i}`, ip: `10.0.0.${i}`, ...v })), 'v2')).toBe(expected);
+    ['no endpoint', [], 1, false],
+    ['one ready target pod', [ep('v2', true)], 1, true],
+    ['an old pod terminating and no longer serving', [ep('v2', true), ep('v1', false, { terminating: true })], 1, true],
+    ['an old pod terminating but still serving', [ep('v2', true), ep('v1', false, { terminating: true, serving: true })], 1, false],
+    ['an old pod still ready', [ep('v2', true), ep('v1', true)], 1, false],
+    ['the target not ready yet', [ep('v2', false)], 1, false],
+    ['1 of 2 target pods unready (reported, not waited for)', [ep('v2', true), ep('v2', false)], 1, true],
+    ['1 of 2 target pods unready with minReadyReplicas 2', [ep('v2', true), ep('v2', false)], 2, false],
+    ['a ready pod of no known version', [ep(null, true)], 1, false],
+  ] as const)('endpoints: %s → converged on v2: %s', (_name, views, minReady, expected) => {
+    expect(endpointsConverged(views.map((v, i) => ({ pod: `p${i}`, ip: `10.0.0.${i}`, ...v })), 'v2', minReady)).toBe(expected);
   });
 });

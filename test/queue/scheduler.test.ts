@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createReleaseQueue } from '../../src/queue/release-queue.js';
@@ -52,5 +52,32 @@ describe('syncCleanupSchedulers', () => {
     expect(Object.keys(await schedulers())).toEqual(['someone-else']);
     // Its pending run went with it.
     expect((await queue.getDelayed()).filter((job) => job.name === 'cleanup')).toEqual([]);
+  });
+
+  it('reads the cron in the schedule\'s time zone, UTC when none is given, never the worker\'s local time', async () => {
+    // A worker whose machine is not on UTC.
+    const machineZone = process.env.TZ;
+    process.env.TZ = 'America/Los_Angeles';
+    onTestFinished(() => {
+      if (machineZone === undefined) delete process.env.TZ;
+      else process.env.TZ = machineZone;
+    });
+    await syncCleanupSchedulers(queue, [
+      { app: 'kathmandu', environment: 'production', cron: '0 3 * * *', tz: 'Asia/Kathmandu' },
+      { app: 'utc', environment: 'production', cron: '0 3 * * *' },
+    ]);
+    const kathmandu = await queue.getJobScheduler('cleanup:kathmandu:production');
+    const utc = await queue.getJobScheduler('cleanup:utc:production');
+    expect(kathmandu?.tz).toBe('Asia/Kathmandu');
+    expect(utc?.tz).toBe('UTC');
+    // 03:00 in Kathmandu (UTC+5:45) is 21:15 UTC.
+    expect(new Date(kathmandu!.next!).toISOString()).toMatch(/T21:15:00\.000Z$/);
+    expect(new Date(utc!.next!).toISOString()).toMatch(/T03:00:00\.000Z$/);
+    // Moving the time zone is a change the next worker start applies.
+    const moved = await syncCleanupSchedulers(queue, [
+      { app: 'kathmandu', environment: 'production', cron: '0 3 * * *', tz: 'Europe/Paris' },
+      { app: 'utc', environment: 'production', cron: '0 3 * * *', tz: 'UTC' },
+    ]);
+    expect(moved).toMatchObject({ updated: ['cleanup:kathmandu:production'], unchanged: ['cleanup:utc:production'] });
   });
 });

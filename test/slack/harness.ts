@@ -22,8 +22,8 @@ export function slackConfig(prefix: string, extra: { expiresMinutes?: number; au
   const config = {
     redis: { prefix },
     apps: {
-      shop: { image: 'registry.example.com/shop:{version}' },
-      cart: { image: 'registry.example.com/cart:{version}' },
+      shop: { image: 'registry.example.com/shop:{version}', hosts: ['shop.example.com'] },
+      cart: { image: 'registry.example.com/cart:{version}', hosts: ['cart.example.com'] },
     },
     environments: {
       staging: { defaultFor: ['deploy', 'status'], regions: [region('eu-west', 1)] },

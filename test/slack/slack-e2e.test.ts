@@ -7,11 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot, type RunningBot } from '../../src/bot.js';
 import { findApp, findEnvironment, parseConfig, type Config } from '../../src/config/index.js';
 import { executeRelease } from '../../src/release/release.js';
-import { loadKubeConfig } from '../../src/kube/load-kubeconfig.js';
-import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
 import { deleteKeys, eventually, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
-import { configYaml, startSandboxEnv, type SandboxEnv, liveSelectors as liveSelectorsOf } from '../support/sandbox-env.js';
+import { configYaml, patchSelectorByHand, startSandboxEnv, type SandboxEnv, liveSelectors as liveSelectorsOf } from '../support/sandbox-env.js';
 import { askAsAlice, summaryInThread, ALICE, BOB, CAROL, CHANNEL, EVE, SIGNING_SECRET, textOf } from './harness.js';
 
 /**
@@ -164,11 +162,7 @@ describe('a release told through Slack, end to end', () => {
     const request = await ask('promote shop v2');
     await driver.reaction(BOB, { channel: CHANNEL, ts: request.ts }, 'white_check_mark');
     await standIn.waitFor((s) => s.replies(CHANNEL, request.ts).some((m) => textOf(m).includes('⏳ eu-west: bake')), 30_000);
-    const core = loadKubeConfig({ path: world.sandbox.kubeconfigPath, context: 'eu-west' }).makeApiClient(CoreV1Api);
-    await core.patchNamespacedService(
-      { name: 'shop', namespace: 'production', body: { spec: { selector: { 'app.kubernetes.io/version': 'v1' } } } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
+    await patchSelectorByHand(world.sandbox, 'eu-west', 'shop', 'v1');
     const summary = await summaryIn(request.ts, 'Promote shop v2 in production: ⏹️ stopped');
     expect(textOf(summary)).toContain('eu-west was changed outside this release: live is v1, promoted by unknown (the selector was changed without cutover)');
     expect(await liveSelectors()).toEqual({ 'eu-west': 'v1', 'us-east': 'v1' });

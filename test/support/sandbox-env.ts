@@ -1,7 +1,8 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { runCli } from '../../src/cli.js';
 import { parseConfig, type Config } from '../../src/config/index.js';
 import { loadKubeConfig } from '../../src/kube/load-kubeconfig.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.js';
@@ -105,4 +106,21 @@ export async function fenceTokens(sandbox: Sandbox, app = 'shop', namespace = 'p
     }),
   );
   return Object.fromEntries(entries);
+}
+
+/** What an operator does by hand: `kubectl patch svc <app> -p '{"spec":{"selector":{<version key>: <version>}}}'`. */
+export async function patchSelectorByHand(sandbox: Sandbox, region: string, app: string, version: string, namespace = 'production'): Promise<void> {
+  const core = loadKubeConfig({ path: sandbox.kubeconfigPath, context: region }).makeApiClient(CoreV1Api);
+  await core.patchNamespacedService(
+    { name: app, namespace, body: { spec: { selector: { 'app.kubernetes.io/version': version } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+/** `cutover <argv>` in this process against the world's config and clusters: exit code and printed lines. */
+export async function cliIn(world: SandboxEnv, ...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: { CUTOVER_CONFIG: world.configPath }, clusters: world.clusters });
+  return { code, out, err };
 }

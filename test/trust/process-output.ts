@@ -24,7 +24,7 @@ export interface Finished {
 }
 
 /** Run a process to its end (killed after `deadlineMs`), with only the variables given plus PATH and HOME. */
-export function runProcess(args: readonly string[], env: Record<string, string>, deadlineMs = 15_000): Promise<Finished> {
+export function runProcess(args: readonly string[], env: Record<string, string>, deadlineMs = 30_000): Promise<Finished> {
   const started = Date.now();
   const child = spawn(process.execPath, [...args], {
     cwd: projectRoot,
