@@ -8,7 +8,6 @@ import type { RegionState } from './core/model.js';
 import { renderPlan } from './core/render-plan.js';
 import { splitDescription } from './core/refusals.js';
 import { KubeError } from './kube/errors.js';
-import { installPreviewLines } from './wiring/install-preview-text.js';
 import { summaryLines } from './release/summary-text.js';
 import { formatProgressEvent } from './wiring/progress-text.js';
 import type { ClusterDirectory } from './wiring/release-environment.js';
@@ -182,7 +181,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const planned = await previewRelease(request, env);
       const installs = planned.ok && args.command === 'deploy' && version ? await previewInstalls(env, app, version, actor) : [];
       if (args.json) io.out(JSON.stringify(planned.ok ? { ok: true, plan: planned.plan, text: renderPlan(planned.plan), ...(installs.length > 0 ? { install: installs } : {}) } : planned));
-      else io.out(planned.ok ? [renderPlan(planned.plan), ...installPreviewLines(installs)].join('\n') : planned.reasons.map((r) => `refused: ${r}`).join('\n'));
+      const previewLines = installs.length > 0 ? (await import('./wiring/install-preview-text.js')).installPreviewLines(installs) : [];
+      if (!args.json) io.out(planned.ok ? [renderPlan(planned.plan), ...previewLines].join('\n') : planned.reasons.map((r) => `refused: ${r}`).join('\n'));
       return planned.ok && installs.every((i) => i.preview.dryRun.every((d) => d.outcome === 'ok')) ? exitCodes.ok : planned.ok ? exitCodes.failed : exitCodes.badInput;
     }
     const onEvent = (event: ProgressEvent): void => {
