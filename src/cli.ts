@@ -172,7 +172,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       throw new BadInput(args.env !== undefined ? `unknown environment "${args.env}": known environments are ${known}` : `name an environment with --env (${known})`);
     }
     const appConfig = findApp(config, appName)!;
-    const { observeForStatus, previewRelease, executeRelease } = await import('./release/release.js');
+    const { observeForStatus, previewInstalls, previewRelease, executeRelease } = await import('./release/release.js');
     const clusters = io.clusters ?? new (await import('./wiring/release-environment.js')).ClusterDirectory();
     const { env, app } = clusters.environment(environment, appConfig);
     const ci = ciContext(io.env, () => userInfo().username);
@@ -193,9 +193,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     if (args.dryRun) {
       const planned = await previewRelease(request, env);
-      if (args.json) io.out(JSON.stringify(planned.ok ? { ok: true, plan: planned.plan, text: renderPlan(planned.plan) } : planned));
-      else io.out(planned.ok ? renderPlan(planned.plan) : planned.reasons.map((r) => `refused: ${r}`).join('\n'));
-      return planned.ok ? exitCodes.ok : exitCodes.badInput;
+      const installs = planned.ok && args.command === 'deploy' && version ? await previewInstalls(env, app, version, actor) : [];
+      if (args.json) io.out(JSON.stringify(planned.ok ? { ok: true, plan: planned.plan, text: renderPlan(planned.plan), ...(installs.length > 0 ? { install: installs } : {}) } : planned));
+      const previewLines = installs.length > 0 ? (await import('./wiring/install-preview-text.js')).installPreviewLines(installs) : [];
+      if (!args.json) io.out(planned.ok ? [renderPlan(planned.plan), ...previewLines].join('\n') : planned.reasons.map((r) => `refused: ${r}`).join('\n'));
+      return planned.ok && installs.every((i) => i.preview.dryRun.every((d) => d.outcome === 'ok')) ? exitCodes.ok : planned.ok ? exitCodes.failed : exitCodes.badInput;
     }
     const onEvent = (event: ProgressEvent): void => {
       if (args.json || event.type === 'finished') return;
@@ -280,6 +282,7 @@ export function statusLines(states: readonly RegionState[]): string[] {
     for (const v of state.versions) {
       const marker = state.live?.version === v.version ? '*' : ' ';
       lines.push(`  ${marker} ${v.version.padEnd(12)} ${v.readyReplicas}/${v.desiredReplicas} ready   installed ${v.createdAt}`);
+      if (v.objects) lines.push(`      objects: ${v.objects.map((o) => `${o.kind}/${o.name}`).join(', ')}`);
     }
     if (state.versions.length === 0) lines.push('    (no versions installed)');
   }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { RegionReport } from './core/events.js';
+import { ensureHelm } from './demo/helm-binary.js';
 import { RedisUnavailable } from './demo/redis.js';
 import { runInteractive } from './demo/interactive.js';
 import { Story, type StoryOutcome } from './demo/story.js';
@@ -12,17 +13,18 @@ import { formatMs } from './release/summary-text.js';
  * every step succeeded and no request failed.
  */
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { interactive: { type: 'boolean', short: 'i' }, keep: { type: 'boolean' }, 'socket-mode': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({ options: { interactive: { type: 'boolean', short: 'i' }, keep: { type: 'boolean' }, 'socket-mode': { type: 'boolean' }, helm: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
     console.log(
-      'usage: npm run demo [-- --interactive] [-- --keep] [-- --socket-mode]\n  --interactive  type /release commands as alice, bob, carol or eve, react, watch traffic\n  --keep         keep everything running after the story, for kubectl\n  --socket-mode  the bot connects over Socket Mode (SLACK_APP_TOKEN) instead of the HTTP receiver',
+      'usage: npm run demo [-- --interactive] [-- --keep] [-- --socket-mode] [-- --helm]\n  --interactive  type /release commands as alice, bob, carol or eve, react, watch traffic\n  --keep         keep everything running after the story, for kubectl\n  --socket-mode  the bot connects over Socket Mode (SLACK_APP_TOKEN) instead of the HTTP receiver\n  --helm         release the example chart examples/charts/shop (helm: $CUTOVER_HELM, else the pinned one, fetched once)',
     );
     return 0;
   }
   const say = (line: string): void => console.log(line);
   const started = performance.now();
   say('cutover demo: zero-downtime releases by Service selector switch, driven from Slack\n');
-  const world = await startDemoWorld(process.env, say, { socketMode: values['socket-mode'] === true });
+  const helmBinary = values.helm ? await ensureHelm(process.env) : undefined;
+  const world = await startDemoWorld(process.env, say, { socketMode: values['socket-mode'] === true, ...(helmBinary ? { helmBinary } : {}) });
   say(`\ninspect at any time:  kubectl --kubeconfig ${world.sandbox.kubeconfigPath} --context eu-west -n production get svc,deploy,endpointslices`);
   try {
     if (values.interactive) {

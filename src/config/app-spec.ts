@@ -20,6 +20,7 @@ export function toAppSpec(app: AppConfig): AppSpec {
     versionPath: app.versionPath,
     stripVersionPrefix: app.stripVersionPrefix,
   };
+  if (app.install.kind !== 'builtin') spec.install = structuredClone(app.install);
   if (app.resources) spec.resources = structuredClone(app.resources);
   if (app.gateway) spec.gateway = { ...app.gateway };
   if (app.ingressClassName) spec.ingressClassName = app.ingressClassName;

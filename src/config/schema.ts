@@ -179,9 +179,34 @@ const environmentSchema = z
     slack: { ...env.slack, approvals: { ...env.slack.approvals, gated: env.slack.approvals.gated ?? ((env.protected ? ['deploy', 'promote'] : []) as GateableAction[]) } },
   }));
 
+const renderedInstall = {
+  values: z.record(z.string(), z.unknown()).default({}),
+  workload: z.string().min(1).optional(),
+  suffixNames: z.boolean().default(false),
+};
+
+/** How versions are installed: cutover's own objects (default), YAML templates, or a Helm chart rendered with `helm template`. */
+const installSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('builtin') }),
+    z.strictObject({ kind: z.literal('manifests'), path: z.string().min(1), ...renderedInstall }),
+    z.strictObject({
+      kind: z.literal('helm'),
+      chart: z.string().min(1),
+      repo: z.url({ protocol: /^(https?|oci)$/, error: 'must be a chart repository URL (https://, http:// or oci://)' }).optional(),
+      version: z.string().min(1).optional(),
+      valuesFiles: z.array(z.string().min(1)).default([]),
+      imageTagKey: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a dotted values key such as image.tag').default('image.tag'),
+      helmBinary: z.string().min(1).optional(),
+      ...renderedInstall,
+    }),
+  ])
+  .default({ kind: 'builtin' });
+
 const appSchema = z
   .strictObject({
     image: z.string().refine((image) => image.includes('{version}'), 'must contain {version}, e.g. registry.example.com/shop:{version}'),
+    install: installSchema,
     containerPort: z.int().min(1).max(65535).default(8080),
     replicas: z.int().min(1).max(1000).default(2),
     resources: z
@@ -318,7 +343,7 @@ export const configSchema = z
       for (const issue of sharedNamespaceClashes(appName, app, config)) ctx.addIssue({ code: 'custom', ...issue });
       for (const envName of app.environments ?? envNames) {
         const env = Object.hasOwn(config.environments, envName) ? config.environments[envName] : undefined;
-        if (env && env.policy.minReadyReplicas > app.replicas) {
+        if (env && app.install.kind === 'builtin' && env.policy.minReadyReplicas > app.replicas) {
           ctx.addIssue({
             code: 'custom',
             path: ['apps', appName, 'replicas'],

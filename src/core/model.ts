@@ -1,5 +1,33 @@
 import type { LabelKeys } from './names.js';
 
+/** Settings every install kind that renders the app's own objects shares. */
+interface RenderedInstall {
+  /** Values for the templates: `{{values.<key>}}` in manifests, a values file after `valuesFiles` for Helm. */
+  values: Record<string, unknown>;
+  /** The Deployment whose pods serve the app, `{name}` standing for the version's name; absent: the only one. */
+  workload?: string | undefined;
+  /** Append the version's name part to object names that lack it, instead of refusing them. */
+  suffixNames: boolean;
+}
+
+/** How a version's objects are made: cutover's own, a folder of YAML templates, or a Helm chart. */
+export type InstallSpec =
+  | { kind: 'builtin' }
+  | (RenderedInstall & { kind: 'manifests'; path: string })
+  | (RenderedInstall & {
+      kind: 'helm';
+      /** A local chart path, or a chart name in `repo`. */
+      chart: string;
+      repo?: string | undefined;
+      /** Chart version (with `repo`). */
+      version?: string | undefined;
+      valuesFiles: string[];
+      /** The value set to the version, `image.tag` by default. */
+      imageTagKey: string;
+      /** The helm binary; absent: `helm` from PATH. */
+      helmBinary?: string | undefined;
+    });
+
 /** What the cluster adapter needs to know about an app to install and route its versions. */
 export interface AppSpec {
   name: string;
@@ -31,6 +59,8 @@ export interface AppSpec {
    * (Gateway API URLRewrite ReplacePrefixMatch; for Ingress, ingress-nginx's rewrite-target).
    */
   stripVersionPrefix?: boolean | undefined;
+  /** How versions are installed; absent: `builtin`. */
+  install?: InstallSpec | undefined;
 }
 
 /** One installed version in one region, as observed. */
@@ -45,6 +75,8 @@ export interface InstalledVersion {
   retiredAt: string | null;
   hasService: boolean;
   hasRoute: boolean;
+  /** What the version installed, from its inventory (install kinds manifests and helm). */
+  objects?: { kind: string; name: string }[];
 }
 
 /** The live Service of an app in one region, as observed. */

@@ -10,6 +10,7 @@ import type { Queue } from 'bullmq';
 import { parseConfig, type Config } from '../config/index.js';
 import { queueSettingsOf } from '../queue/connection.js';
 import { createReleaseQueue } from '../queue/release-queue.js';
+import { mustType } from '../sandbox/resource-types.js';
 import { startSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../sandbox/slack/index.js';
 import { ClusterDirectory } from '../wiring/release-environment.js';
@@ -50,7 +51,7 @@ export interface DemoWorld {
  * (src/bot.ts) over HTTP or Socket Mode, and worker processes (jobs/worker.ts) exactly as the
  * Procfile starts them. As after a real install, the bot is in no channel until it is invited.
  */
-export async function startDemoWorld(env: NodeJS.ProcessEnv, say: (line: string) => void, options: { workers?: number; socketMode?: boolean } = {}): Promise<DemoWorld> {
+export async function startDemoWorld(env: NodeJS.ProcessEnv, say: (line: string) => void, options: { workers?: number; socketMode?: boolean; helmBinary?: string } = {}): Promise<DemoWorld> {
   const cleanups: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -73,8 +74,15 @@ export async function startDemoWorld(env: NodeJS.ProcessEnv, say: (line: string)
     standIn.invite(channel);
     say(`slack      alice: /invite @cutover in #releases (the bot posts only where it was invited)`);
 
+    if (options.helmBinary) {
+      // What the platform team does once per namespace: the Secret the chart references, not made by the chart.
+      for (const region of sandbox.regions) {
+        region.store.create(mustType('secrets'), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'shop-secrets', namespace: 'production' }, type: 'Opaque', data: { 'db-password': Buffer.from(randomBytes(12).toString('hex')).toString('base64') } });
+      }
+      say(`chart      examples/charts/shop rendered by ${options.helmBinary} (helm template shop-<version>); Secret shop-secrets created in both regions`);
+    }
     const prefix = `cutover-demo-${randomBytes(4).toString('hex')}`;
-    const configText = demoConfig(sandbox, prefix);
+    const configText = demoConfig(sandbox, prefix, options.helmBinary);
     const configPath = path.join(dir, 'cutover.json');
     await writeFile(configPath, configText);
     const transport = options.socketMode ? 'socket' : 'http';
@@ -114,12 +122,13 @@ export async function startDemoWorld(env: NodeJS.ProcessEnv, say: (line: string)
   }
 }
 
-function demoConfig(sandbox: Sandbox, prefix: string): string {
+function demoConfig(sandbox: Sandbox, prefix: string, helmBinary?: string): string {
   const config = {
     redis: { prefix },
     apps: {
       shop: {
         image: 'registry.example.com/shop:{version}',
+        ...(helmBinary ? { install: { kind: 'helm', chart: path.join(root, 'examples/charts/shop'), helmBinary, values: { podAnnotations: { 'sandbox.cutover.dev/ready-after-ms': '600' } } } } : {}),
         replicas: 2,
         terminationGracePeriodSeconds: 4,
         slack: { channels: [channel] },

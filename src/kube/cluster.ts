@@ -1,4 +1,5 @@
 import type { AppSpec, InstalledVersion, LiveState, RegionState } from '../core/model.js';
+import type { InstallPreview } from './install/version-installer.js';
 
 /** One endpoint of a Service, as its EndpointSlices list it. */
 export interface EndpointView {
@@ -92,6 +93,11 @@ export interface Cluster {
    * version is live or the rollback target (read again now), or any object is not cutover's.
    */
   deleteVersion(app: AppSpec, version: string): Promise<void>;
+  /**
+   * For apps installed from manifests or a chart: the objects an install of `version` would apply,
+   * and the API server's server-side dry run of each; null for builtin installs. Changes nothing.
+   */
+  previewInstall?(app: AppSpec, version: string, by: string): Promise<InstallPreview | null>;
   /** One cheap request (GET /version), no retries: resolves when the API server answers. For readiness probes. */
   ping(options?: { timeoutMs?: number }): Promise<void>;
 }

@@ -46,6 +46,11 @@ import { describeEndpoints, describeRollout, endpointViewsOf, endpointsConverged
 import { permissions, type Permission } from './permissions.js';
 import { defaultRetryPolicy, retryDelayMs, withRetry, type RetryPolicy } from './retry.js';
 import { waitUntil, type StartWatch } from './wait-until.js';
+import { ObjectClient } from './install/object-client.js';
+import { workloadAnnotation } from './install/prepare-objects.js';
+import type { RenderedInstallSpec } from './install/render.js';
+import { VersionInstaller, type InstallPreview } from './install/version-installer.js';
+import { podStartFailure } from './pod-failures.js';
 
 export interface KubeClusterOptions {
   region: string;
@@ -92,6 +97,7 @@ export class KubeCluster implements Cluster {
   private readonly pollIntervalMs: number;
   private readonly labelKeys: LabelKeys;
   private readonly timeout: ObservableMiddleware;
+  private readonly installer: VersionInstaller;
   private readonly kubeconfig: KubeConfig;
 
   constructor(options: KubeClusterOptions) {
@@ -110,6 +116,8 @@ export class KubeCluster implements Cluster {
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.labelKeys = options.labelKeys ?? defaultLabelKeys;
     const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    const objects = new ObjectClient({ region: this.region, namespace: this.namespace, kubeconfig: kc, requestTimeoutMs, ...(options.retry ? { retry: options.retry } : {}) });
+    this.installer = new VersionInstaller(this.region, this.namespace, objects);
     this.timeout = {
       pre: (request) => {
         request.setSignal(AbortSignal.timeout(requestTimeoutMs));
@@ -125,20 +133,24 @@ export class KubeCluster implements Cluster {
     const selector = ownedSelector(keys, app.name);
     const live = liveNames(app.name);
     const routes = this.routes(app);
-    const [service, liveRouteObject, deployments, services, versionRoutes] = await Promise.all([
+    const rendered = renderedInstallOf(app);
+    const [service, liveRouteObject, deployments, services, versionRoutes, inventories] = await Promise.all([
       this.orNull(this.readService(live.service)),
       this.orNull(routes.read(live.route)),
       this.call({ resource: 'deployments', verb: 'list' }, undefined, (o) => this.apps.listNamespacedDeployment({ namespace: this.namespace, labelSelector: selector }, o)),
       this.call({ resource: 'services', verb: 'list' }, undefined, (o) => this.core.listNamespacedService({ namespace: this.namespace, labelSelector: selector }, o)),
       routes.list(selector),
+      rendered ? this.installer.inventories(app, keys.version, selector) : null,
     ]);
     const servedVersions = versionsNamedAsTheirs(app, services.items, 'service');
     const routedVersions = versionsNamedAsTheirs(app, versionRoutes, 'route');
     const versions: InstalledVersion[] = [];
     for (const deployment of deployments.items) {
       const version = deployment.metadata?.labels?.[keys.version];
-      if (!version || deployment.metadata?.name !== versionNames(app, version).deployment) continue;
+      if (!version || !isWorkloadOf(deployment, app, version)) continue;
       const installed = installedVersionOf(deployment, keys, { hasService: servedVersions.has(version), hasRoute: routedVersions.has(version) });
+      const objects = inventories?.get(version);
+      if (installed && objects) installed.objects = objects.map(({ kind, name }) => ({ kind, name }));
       if (installed) versions.push(installed);
     }
     versions.sort(compareNewestFirst);
@@ -148,6 +160,11 @@ export class KubeCluster implements Cluster {
   async checkOwnership(app: AppSpec, version: string): Promise<void> {
     this.checkApp(app);
     this.checkVersion(app, version);
+    const rendered = renderedInstallOf(app);
+    if (rendered) {
+      await this.installer.check(app, rendered, version, 'cutover');
+      return;
+    }
     const foreign = await this.foreignObjects(app, version);
     if (foreign.length > 0) {
       const names = versionNames(app, version);
@@ -160,6 +177,13 @@ export class KubeCluster implements Cluster {
   }
 
   async installVersion(app: AppSpec, version: string, by: string): Promise<void> {
+    const rendered = renderedInstallOf(app);
+    if (rendered) {
+      this.checkApp(app);
+      this.checkVersion(app, version);
+      await this.installer.install(app, rendered, version, by);
+      return;
+    }
     await this.checkOwnership(app, version);
     const names = versionNames(app, version);
     const apply = PatchStrategy.ServerSideApply;
@@ -188,11 +212,18 @@ export class KubeCluster implements Cluster {
       watch: { path: this.watchPath({ resource: 'deployments', verb: 'watch' }), query: { labelSelector }, start: this.startWatch },
       keyOf: (item) => item.metadata?.name ?? '',
       evaluate: async (items) => {
-        const found = items.find((item) => item.metadata?.name === names.deployment);
+        const found = items.find((item) => isWorkloadOf(item, app, version));
         if (!found) return { done: false, seen: `Deployment ${names.deployment} does not exist` };
         const rollout = rolloutOf(found);
-        return isRolledOut(rollout, minReady) ? { done: true, value: found } : { done: false, seen: describeRollout(names.deployment, rollout, minReady) };
+        if (isRolledOut(rollout, minReady)) return { done: true, value: found };
+        // A pod that cannot start will not start by waiting: say why now (as Argo CD's pod health does).
+        const pods = await this.call({ resource: 'pods', verb: 'list' }, undefined, (o) => this.core.listNamespacedPod({ namespace: this.namespace, labelSelector }, o));
+        const failure = podStartFailure(pods.items);
+        if (failure) throw new KubeError('invalid', `${this.region}: ${version} cannot start: ${failure}`, { region: this.region });
+        return { done: false, seen: describeRollout(found.metadata?.name ?? names.deployment, rollout, minReady) };
       },
+      // Pods change without the Deployment's status changing: look again now and then.
+      recheckMs: 1000,
       timeoutMs: options.timeoutMs,
       pollIntervalMs: this.pollIntervalMs,
       ...(options.signal ? { signal: options.signal } : {}),
@@ -349,6 +380,11 @@ export class KubeCluster implements Cluster {
     if (live?.previousVersion === version) {
       throw new KubeError('rollback-target', `${this.region}: ${version} is the rollback target of ${app.name}; it is kept so that a rollback can go back to it`, { region: this.region });
     }
+    const inventory = renderedInstallOf(app) ? await this.installer.readInventory(app, version) : null;
+    if (inventory) {
+      await this.installer.delete(app, version, inventory);
+      return;
+    }
     const foreign = await this.foreignObjects(app, version);
     if (foreign.length > 0) {
       throw new KubeError('not-owned', `${this.region}: ${describeForeign(foreign)} ${foreign.length === 1 ? 'is' : 'are'} not cutover's ${app.name} ${version}; nothing was deleted`, { region: this.region });
@@ -364,6 +400,13 @@ export class KubeCluster implements Cluster {
         this.apps.deleteNamespacedDeployment({ name: names.deployment, namespace: this.namespace, propagationPolicy }, o),
       ),
     );
+  }
+
+  async previewInstall(app: AppSpec, version: string, by: string): Promise<InstallPreview | null> {
+    this.checkApp(app);
+    this.checkVersion(app, version);
+    const rendered = renderedInstallOf(app);
+    return rendered ? this.installer.preview(app, rendered, version, by) : null;
   }
 
   /** Objects under the version's names (or the live names, version null) that are not cutover's for this app. */
@@ -593,6 +636,15 @@ function withContentType(options: ConfigurationOptions, contentType: string): Co
 
 function serviceNameSelector(serviceName: string): string {
   return `kubernetes.io/service-name=${serviceName}`;
+}
+
+function renderedInstallOf(app: AppSpec): RenderedInstallSpec | null {
+  return app.install && app.install.kind !== 'builtin' ? app.install : null;
+}
+
+/** The Deployment that serves a version: cutover's own by name, or the one a chart's install marked. */
+function isWorkloadOf(deployment: V1Deployment, app: AppSpec, version: string): boolean {
+  return deployment.metadata?.name === versionNames(app, version).deployment || deployment.metadata?.annotations?.[workloadAnnotation] === 'true';
 }
 
 /** Versions whose object of this kind exists under the name that version maps to. */

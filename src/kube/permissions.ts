@@ -44,3 +44,30 @@ export const permissionReasons: Record<PermittedResource, string> = {
   pods: 'map an EndpointSlice endpoint to its pod version label',
   'services/proxy': 'verify.via service-proxy: sample the live and version Services through the API server, with no route to the ingress',
 };
+
+/**
+ * What installs from manifests or a Helm chart need on top (the second Role of config/rbac.yaml):
+ * the inventory ConfigMaps, and the kinds such charts render. A chart's kind that is not granted
+ * is refused before anything is applied (the server-side dry run answers 403). Writing Roles and
+ * RoleBindings also needs the permissions they grant (RBAC's escalation check). Secrets are not
+ * granted: a chart that makes its own Secrets needs them added (config/rbac.yaml shows how).
+ */
+export const installPermissions = {
+  configmaps: { group: '', verbs: ['get', 'list', 'create', 'patch', 'delete'] },
+  serviceaccounts: { group: '', verbs: ['get', 'create', 'patch', 'delete'] },
+  poddisruptionbudgets: { group: 'policy', verbs: ['get', 'create', 'patch', 'delete'] },
+  horizontalpodautoscalers: { group: 'autoscaling', verbs: ['get', 'create', 'patch', 'delete'] },
+  networkpolicies: { group: 'networking.k8s.io', verbs: ['get', 'create', 'patch', 'delete'] },
+  roles: { group: 'rbac.authorization.k8s.io', verbs: ['get', 'create', 'patch', 'delete'] },
+  rolebindings: { group: 'rbac.authorization.k8s.io', verbs: ['get', 'create', 'patch', 'delete'] },
+} as const;
+
+export const installPermissionReasons: Record<keyof typeof installPermissions, string> = {
+  configmaps: 'the inventory of each version (list: status reads them all at once), and the ConfigMaps charts render',
+  serviceaccounts: "a chart's ServiceAccount per version",
+  poddisruptionbudgets: "a chart's PodDisruptionBudget per version",
+  horizontalpodautoscalers: "a chart's HorizontalPodAutoscaler per version",
+  networkpolicies: "a chart's NetworkPolicy per version",
+  roles: "a chart's Role per version (also needs what the Role grants)",
+  rolebindings: "a chart's RoleBinding per version (also needs what it binds)",
+};

@@ -22,6 +22,8 @@ export interface WaitSpec<T, R> {
   evaluate(items: T[]): Promise<Verdict<R>>;
   timeoutMs: number;
   pollIntervalMs: number;
+  /** List and evaluate again this often even while the watch is quiet (what is evaluated may change without an event). */
+  recheckMs?: number;
   signal?: AbortSignal;
 }
 
@@ -125,11 +127,13 @@ function watchRound<T, R>(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(recheck);
       spec.signal?.removeEventListener('abort', onAbort);
       handle?.abort();
       resolve(round);
     };
     const timer = setTimeout(() => finish({ kind: 'deadline' }), Math.max(0, deadline - Date.now()));
+    const recheck = spec.recheckMs === undefined ? undefined : setTimeout(() => finish({ kind: 'ended' }), spec.recheckMs);
     const onAbort = (): void => finish({ kind: 'aborted' });
     spec.signal?.addEventListener('abort', onAbort, { once: true });
 

@@ -9,6 +9,7 @@ import type { Action, Plan, PlanResult } from '../core/plan.js';
 import type { PlanPolicy } from '../core/policy.js';
 import { planCleanup } from '../core/retention.js';
 import { isKubeError } from '../kube/errors.js';
+import type { InstallPreview } from '../kube/install/version-installer.js';
 import { notStarted } from './summarize.js';
 import { observeAfter, RunHeld, runPlan, type RegionTarget, type RunCursor, type RunnerPolicy } from './runner.js';
 
@@ -98,6 +99,12 @@ export function planRelease(request: ReleaseRequest, environment: ReleaseEnviron
 export async function previewRelease(request: ReleaseRequest, environment: ReleaseEnvironment, options: { now?: () => Date; inUse?: readonly string[] } = {}): Promise<PlanResult> {
   const states = await observeEnvironment(environment, request.app);
   return planRelease(request, environment, states, (options.now ?? (() => new Date()))(), options.inUse ?? []);
+}
+
+/** Per region, what installing `version` would apply and what the API server's dry run says (apps installed from manifests or a chart). */
+export async function previewInstalls(environment: ReleaseEnvironment, app: AppSpec, version: string, actor: string): Promise<{ region: string; preview: InstallPreview }[]> {
+  const previews = await Promise.all(environment.regions.map(async ({ name, target }) => ({ region: name, preview: (await target.cluster.previewInstall?.(app, version, actor)) ?? null })));
+  return previews.filter((p): p is { region: string; preview: InstallPreview } => p.preview !== null);
 }
 
 /**

@@ -66,11 +66,13 @@ export async function executeStep(step: Step, context: StepContext): Promise<Don
     case 'check-names': {
       await cluster.checkOwnership(app, step.version);
       const names = versionNames(app, step.version);
+      if (app.install && app.install.kind !== 'builtin') return done(`every object ${app.install.kind === 'helm' ? 'the chart' : 'the manifests'} render for ${step.version} is free or cutover's and passes the server-side dry run`);
       return done(`Deployment, Service and route ${names.deployment} and path ${names.path} are free or cutover's`);
     }
     case 'install': {
       await cluster.installVersion(app, step.version, context.actor);
       const names = versionNames(app, step.version);
+      if (app.install && app.install.kind !== 'builtin') return done(`applied ${app.install.kind === 'helm' ? 'the chart' : 'the manifests'} for ${step.version} (recorded in ${names.deployment}.cutover-inventory), route ${names.path}`);
       return done(`applied Deployment and Service ${names.deployment}, route ${names.path}`);
     }
     case 'wait-ready': {

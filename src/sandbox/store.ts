@@ -186,7 +186,10 @@ export class Store {
       next = { ...structuredClone(current), status: structuredClone(input.status) };
     } else {
       next = structuredClone(input);
-      if (type.subresources.includes('status')) next.status = structuredClone(current.status);
+      if (type.subresources.includes('status')) {
+        if (current.status === undefined) delete next.status;
+        else next.status = structuredClone(current.status);
+      }
       next.metadata = {
         ...next.metadata,
         uid: current.metadata.uid,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { permissions, webReads } from '../../src/kube/permissions.js';
+import { installPermissions, permissions, webReads } from '../../src/kube/permissions.js';
 
 interface Rule {
   apiGroups: string[];
@@ -42,21 +42,27 @@ describe('config/rbac.yaml', () => {
     expect(needed.filter((grant) => !grants.includes(grant))).toEqual([]);
   });
 
+  it('grants installs from manifests or a chart exactly installPermissions, in a Role of their own', async () => {
+    const role = (await rbacDocuments()).find((doc) => doc.kind === 'Role' && doc.metadata.name === 'cutover-install')!;
+    const declared = Object.entries(installPermissions).flatMap(([resource, { group, verbs }]) => verbs.map((verb) => `${group}/${resource} ${verb}`));
+    expect(grantsOf(role.rules ?? [])).toEqual(declared.sort());
+  });
+
   it('grants nothing broad: no wildcards, no secrets, no cluster scope', async () => {
     const docs = await rbacDocuments();
-    expect(docs.map((doc) => doc.kind).sort()).toEqual(['Role', 'Role', 'RoleBinding', 'RoleBinding', 'ServiceAccount', 'ServiceAccount']);
+    expect(docs.map((doc) => doc.kind).sort()).toEqual(['Role', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'RoleBinding', 'ServiceAccount', 'ServiceAccount']);
     const grants = docs.filter((doc) => doc.kind === 'Role').flatMap((doc) => grantsOf(doc.rules ?? []));
     expect(grants.filter((grant) => grant.includes('*') || grant.includes('secrets'))).toEqual([]);
   });
 
   it.each([
-    ['cutover', 'cutover'],
-    ['cutover-web', 'cutover-read'],
-  ])('binds ServiceAccount %s to Role %s in the same namespace, and to nothing else', async (account, role) => {
+    ['cutover', ['cutover', 'cutover-install']],
+    ['cutover-web', ['cutover-read']],
+  ])('binds ServiceAccount %s to Roles %j in the same namespace, and to nothing else', async (account, roles) => {
     const docs = await rbacDocuments();
     const bindings = docs.filter((doc) => doc.kind === 'RoleBinding' && doc.subjects?.some((s) => s.name === account));
-    expect(bindings.map((b) => b.roleRef)).toEqual([{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role }]);
-    expect(bindings[0]!.subjects).toEqual([{ kind: 'ServiceAccount', name: account, namespace: 'production' }]);
+    expect(bindings.map((b) => b.roleRef)).toEqual(roles.map((name) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name })));
+    for (const binding of bindings) expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: account, namespace: 'production' }]);
     expect(new Set(docs.map((doc) => doc.metadata.namespace))).toEqual(new Set(['production']));
   });
 });

@@ -1,7 +1,13 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { kubeconfigYaml } from '../../src/sandbox/kubeconfig.js';
 import { raw, startHarness } from './api-harness.js';
+
+// shared/ sits beside the project (CI) or at /work/shared (a worktree).
+const referenceDir = [path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/reference/kube-apiserver-1.28'), '/work/shared/reference/kube-apiserver-1.28'].find((dir) => existsSync(dir))!;
 
 let h: Awaited<ReturnType<typeof startHarness>>;
 beforeAll(async () => {
@@ -42,7 +48,38 @@ describe('sandbox API discovery', () => {
     const slices = await h.discovery.getAPIResources();
     expect(slices.resources[0]).toMatchObject({ name: 'endpointslices', kind: 'EndpointSlice', storageVersionHash: 'Nx3SIv6I0mE=' });
     const ingresses = await h.networking.getAPIResources();
-    expect(ingresses.resources.map((r) => r.name)).toEqual(['ingresses', 'ingresses/status']);
+    expect(ingresses.resources.map((r) => r.name)).toEqual(['ingresses', 'ingresses/status', 'networkpolicies']);
+  });
+
+  it('serves the namespaced kinds application charts use, listed as kube-apiserver 1.28 lists them', async () => {
+    const recordedNetworking = JSON.parse(readFileSync(path.join(referenceDir, 'discovery_apis_networking_k8s_io_v1.json'), 'utf8')) as { resources: { name: string }[] };
+    const networking = await raw(h.server.url, 'GET', '/apis/networking.k8s.io/v1');
+    const served = networking.json.resources as { name: string }[];
+    // Every namespaced resource of the recorded document (ingressclasses is cluster-scoped and not served).
+    for (const resource of recordedNetworking.resources.filter((r) => r.name !== 'ingressclasses')) {
+      expect(served.find((r) => r.name === resource.name)).toEqual(resource);
+    }
+    const core = await h.core.getAPIResources();
+    const recordedCore = JSON.parse(readFileSync(path.join(referenceDir, 'discovery_api_v1.json'), 'utf8')) as { resources: { name: string }[] };
+    for (const name of ['configmaps', 'secrets', 'serviceaccounts']) {
+      expect(JSON.parse(JSON.stringify(core.resources.find((r) => r.name === name)))).toEqual(recordedCore.resources.find((r) => r.name === name));
+    }
+    const policy = await raw(h.server.url, 'GET', '/apis/policy/v1');
+    expect(policy.json.resources).toEqual([
+      { name: 'poddisruptionbudgets', singularName: 'poddisruptionbudget', namespaced: true, kind: 'PodDisruptionBudget', verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['pdb'], storageVersionHash: 'EVWiDmWqyJw=' },
+      { name: 'poddisruptionbudgets/status', singularName: '', namespaced: true, kind: 'PodDisruptionBudget', verbs: ['get', 'patch', 'update'] },
+    ]);
+    const autoscaling = await raw(h.server.url, 'GET', '/apis/autoscaling/v2');
+    expect((autoscaling.json.resources as unknown[])[0]).toEqual({
+      name: 'horizontalpodautoscalers', singularName: 'horizontalpodautoscaler', namespaced: true, kind: 'HorizontalPodAutoscaler', verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['hpa'], categories: ['all'], storageVersionHash: 'qwQve8ut294=',
+    });
+    const rbac = await raw(h.server.url, 'GET', '/apis/rbac.authorization.k8s.io/v1');
+    expect((rbac.json.resources as { name: string; storageVersionHash: string }[]).find((r) => r.name === 'roles')?.storageVersionHash).toBe('7FuwZcIIItM=');
+    // The groups keep the recorded /apis order.
+    const recordedGroups = (JSON.parse(readFileSync(path.join(referenceDir, 'discovery_apis.json'), 'utf8')) as { groups: { name: string }[] }).groups.map((g) => g.name);
+    const names = ((await raw(h.server.url, 'GET', '/apis')).json.groups as { name: string }[]).map((g) => g.name).filter((n) => recordedGroups.includes(n));
+    expect(names).toEqual(recordedGroups.filter((n) => names.includes(n)));
+    expect(names).toEqual(expect.arrayContaining(['apps', 'autoscaling', 'networking.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'discovery.k8s.io']));
   });
 
   it('answers unknown paths with 404 and unknown resources with a NotFound Status', async () => {

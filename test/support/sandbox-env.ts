@@ -24,6 +24,8 @@ export interface SandboxEnvOptions {
   /** YAML lines appended under the production environment's `policy:` (indented 6 spaces). */
   policy?: Record<string, unknown>;
   prefix?: string;
+  /** More fields for every app (e.g. `install`), or per app by name. */
+  appFields?: Record<string, unknown> | ((app: string) => Record<string, unknown>);
 }
 
 /**
@@ -70,6 +72,7 @@ export function configYaml(sandbox: Sandbox, options: SandboxEnvOptions = {}): s
           healthPath: '/healthz',
           // Apps sharing a namespace need routes of their own: one host each.
           ...(apps.length > 1 ? { hosts: [`${name}.example.com`] } : {}),
+          ...(typeof options.appFields === 'function' ? options.appFields(name) : options.appFields),
         },
       ]),
     ),

@@ -15,9 +15,9 @@ export const versionInfo = {
 };
 
 /** Group order of the real `/apis` document; groups the sandbox adds come after. */
-const groupOrder = ['apps', 'events.k8s.io', 'networking.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'discovery.k8s.io'];
+const groupOrder = ['apps', 'events.k8s.io', 'autoscaling', 'networking.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'discovery.k8s.io'];
 
-const categories: Record<string, string[]> = { pods: ['all'], services: ['all'], deployments: ['all'], replicasets: ['all'], httproutes: ['gateway-api'] };
+const categories: Record<string, string[]> = { pods: ['all'], services: ['all'], deployments: ['all'], replicasets: ['all'], horizontalpodautoscalers: ['all'], httproutes: ['gateway-api'] };
 
 /** Connect subresources the sandbox serves, as the real discovery document lists them. */
 const connectSubresources: Record<string, { name: string; singularName: string; kind: string; verbs: string[] }[]> = {

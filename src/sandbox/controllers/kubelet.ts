@@ -2,11 +2,14 @@ import { mustType } from '../resource-types.js';
 import { timestamp, type KubeObject, type Store } from '../store.js';
 import { appContractOf, type AppContract } from '../data-plane/app-contract.js';
 import { PodServer } from '../data-plane/pod-server.js';
+import { containerWaiting, waitingPodStatus, type ContainerWaiting } from './container-config.js';
 import { LoopbackAllocator } from './loopback-allocator.js';
 import { isTerminating } from './object-helpers.js';
 import { WorkQueue, keyOf, splitKey } from './work-queue.js';
 
 const pods = mustType('pods');
+const secrets = mustType('secrets');
+const configMaps = mustType('configmaps');
 
 export const readyAfterAnnotation = 'sandbox.cutover.dev/ready-after-ms';
 export const neverReadyAnnotation = 'sandbox.cutover.dev/never-ready';
@@ -53,6 +56,8 @@ export class Kubelet {
   private readonly allocator: LoopbackAllocator;
   private unwatch: (() => void) | undefined;
   private readonly nodeName: string;
+  /** Pods whose containers cannot start until a Secret or ConfigMap they reference exists. */
+  private readonly waiting = new Set<string>();
 
   constructor(private readonly options: KubeletOptions) {
     this.queue = new WorkQueue(`kubelet ${options.region}`, (key) => this.reconcile(key));
@@ -62,7 +67,18 @@ export class Kubelet {
 
   start(): void {
     const { store } = this.options;
-    this.unwatch = store.watch(pods, undefined, (event) => this.queue.add(keyOf(event.object.metadata.namespace, event.object.metadata.name)));
+    const stopPods = store.watch(pods, undefined, (event) => this.queue.add(keyOf(event.object.metadata.namespace, event.object.metadata.name)));
+    // A waiting pod is tried again when a Secret or ConfigMap of its namespace changes.
+    const retry = (event: { object: KubeObject }): void => {
+      for (const key of this.waiting) if (splitKey(key)[0] === event.object.metadata.namespace) this.queue.add(key);
+    };
+    const stopSecrets = store.watch(secrets, undefined, retry);
+    const stopConfigMaps = store.watch(configMaps, undefined, retry);
+    this.unwatch = () => {
+      stopPods();
+      stopSecrets();
+      stopConfigMaps();
+    };
     for (const pod of store.list(pods)) this.queue.add(keyOf(pod.metadata.namespace, pod.metadata.name));
   }
 
@@ -81,8 +97,12 @@ export class Kubelet {
       void this.stopRuntime(key);
       runtime = undefined;
     }
-    if (!pod) return;
+    if (!pod) {
+      this.waiting.delete(key);
+      return;
+    }
     if (isTerminating(pod)) {
+      this.waiting.delete(key);
       if (!runtime?.startedAt) {
         if (runtime) void this.stopRuntime(key);
         this.options.store.delete(pods, namespace, name);
@@ -93,7 +113,22 @@ export class Kubelet {
       }
       return;
     }
-    if (!runtime) this.startPod(key, pod);
+    if (runtime) return;
+    const waiting = containerWaiting(this.options.store, pod);
+    if (waiting) {
+      this.waiting.add(key);
+      this.writeWaiting(pod, waiting);
+      return;
+    }
+    this.waiting.delete(key);
+    this.startPod(key, pod);
+  }
+
+  /** A pod whose container cannot be created: Pending, not ready, the reason on its container status. */
+  private writeWaiting(pod: KubeObject, waiting: ContainerWaiting): void {
+    const bound = this.bind(pod);
+    const status = waitingPodStatus(bound, waiting, timestamp(this.options.now()));
+    if (status) this.options.store.update(pods, { ...bound, status }, { subresource: 'status', manager: 'kubelet' });
   }
 
   private startPod(key: string, pod: KubeObject): void {
@@ -117,7 +152,7 @@ export class Kubelet {
   }
 
   /** What the scheduler would do: put the pod on the region's single node. */
-  private bind(pod: KubeObject): void {
+  private bind(pod: KubeObject): KubeObject {
     const { store } = this.options;
     const spec = (pod.spec ?? {}) as { nodeName?: string };
     if (!spec.nodeName) {
@@ -126,11 +161,12 @@ export class Kubelet {
     const now = timestamp(this.options.now());
     const status = (pod.status ?? {}) as Record<string, unknown>;
     if (!status.conditions) {
-      store.update(pods, {
+      pod = store.update(pods, {
         ...pod,
         status: { ...status, phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now }], qosClass: status.qosClass ?? 'BestEffort' },
       }, { subresource: 'status' });
     }
+    return pod;
   }
 
   /** Bind the pod server to the next free loopback address; skip addresses another process holds. */
@@ -151,8 +187,12 @@ export class Kubelet {
     if (runtime.stopped || this.runtimes.get(key) !== runtime) return;
     runtime.startedAt = timestamp(this.options.now());
     const pod = this.writeStatus(key, runtime, false);
-    if (!pod) return;
+    if (!pod) {
+      this.waiting.delete(key);
+      return;
+    }
     if (isTerminating(pod)) {
+      this.waiting.delete(key);
       this.queue.add(key);
       return;
     }
