@@ -6,7 +6,7 @@ import type { Plan, Step } from '../src/core/plan.js';
 import { acquireLease, LeaseKeeper } from '../src/queue/lease.js';
 import { leaseKey } from '../src/queue/names.js';
 import { releaseLeaseAndWake, waitingMessage } from '../src/queue/wait-for-lease.js';
-import { planRelease } from '../src/release/release.js';
+import { observeTraffic, planRelease } from '../src/release/release.js';
 import { runReleaseJob, type JobContext, type Preparation, type PreparedRun } from './run-release-job.js';
 
 /** Delete the versions retention lets go: never live, rollback target, in use or being installed. */
@@ -18,11 +18,13 @@ export function processCleanup(job: Job, token: string | undefined, context: Job
  * Plan the cleanup from this attempt's observation (a resumed cleanup plans again, so a version
  * that became live or the rollback target meanwhile is kept), then take the install lease of every
  * version the plan deletes, so no install of that version runs meanwhile; a version whose install
- * lease is busy is kept this time, with a note saying why.
+ * lease is busy is kept this time, with a note saying why. A drain-aware cleanup reads every
+ * version's recent traffic with the observation, and keeps what still serves sessions.
  */
 export async function leaseVersionsToDelete(run: PreparedRun): Promise<Preparation> {
   const { context, request, env, payload, holder, ttlMs } = run;
-  const planned = planRelease(request, env, run.observed, context.now?.() ?? new Date(), run.inUse);
+  const traffic = await observeTraffic(env, request.app, run.observed);
+  const planned = planRelease(request, env, run.observed, context.now?.() ?? new Date(), run.inUse, traffic);
   if (!planned.ok) return {};
   const approved = approvedDeletions(run, planned.plan);
   if ('refusal' in approved) return approved;
