@@ -23,6 +23,8 @@ export interface SandboxEnvOptions {
   /** YAML lines appended under the production environment's `policy:` (indented 6 spaces). */
   policy?: Record<string, unknown>;
   prefix?: string;
+  /** The production environment's `prometheus.url` (health gates, drain-aware cleanup). */
+  prometheusUrl?: string;
 }
 
 /**
@@ -73,7 +75,12 @@ export function configYaml(sandbox: Sandbox, options: SandboxEnvOptions = {}): s
       ]),
     ),
     environments: {
-      production: { defaultFor: ['deploy', 'promote', 'rollback', 'cleanup', 'status', 'history', 'bootstrap'], regions, policy },
+      production: {
+        defaultFor: ['deploy', 'promote', 'rollback', 'cleanup', 'status', 'history', 'bootstrap'],
+        regions,
+        policy,
+        ...(options.prometheusUrl ? { prometheus: { url: options.prometheusUrl, timeoutSeconds: 2 } } : {}),
+      },
     },
   };
   // JSON is YAML: the loader reads it through the same path as a hand-written file.
