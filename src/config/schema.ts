@@ -122,8 +122,13 @@ export const policySchema = z
     lockTtlSeconds: z.number().min(5, 'must be at least 5 seconds').default(60),
     /** Health gates by name, evaluated through each switched region's bake (promotions only). */
     gates: z
-      .record(z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'must be a gate name: letters, digits, "-" and "_"'), gateSchema)
+      .record(z.string(), gateSchema)
       .default({})
+      .superRefine((gates, ctx) => {
+        for (const name of Object.keys(gates)) {
+          if (!/^[A-Za-z0-9_-]{1,40}$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" must be a gate name: letters, digits, "-" and "_", at most 40` });
+        }
+      })
       .transform((gates): GateDefinition[] => Object.entries(gates).map(([name, gate]) => ({ name, ...gate }))),
     /** How often the gates are evaluated during a bake. */
     gateIntervalSeconds: z.number().min(0.1).default(10),
