@@ -15,6 +15,8 @@ import { createReleaseQueue } from '../../src/queue/release-queue.js';
 import { executeRelease } from '../../src/release/release.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.js';
 import { ClusterDirectory } from '../../src/wiring/release-environment.js';
+import type { RunningPrometheus } from '../../src/sandbox/prometheus.js';
+import { scrapeSandbox } from '../support/prometheus.js';
 import { deleteKeys, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
 
 export const root = path.resolve(import.meta.dirname, '../..');
@@ -32,6 +34,8 @@ export interface WorldOptions {
   /** A second environment "batch" (namespace batch in every region) with this policy. */
   batchPolicy?: Record<string, unknown>;
   worker?: { concurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number; maxStalledCount?: number };
+  /** A real Prometheus scraping the sandbox's ingress metrics, as the production environment's `prometheus.url`. */
+  prometheus?: boolean;
 }
 
 /** A worker process, with every JSON line it printed. */
@@ -52,6 +56,7 @@ export class World {
   readonly workers: WorkerProcess[] = [];
   readonly events: ProgressRecord[] = [];
   sandbox!: Sandbox;
+  prometheus: RunningPrometheus | null = null;
   config!: Config;
   setupConfig!: Config;
   configPath!: string;
@@ -72,6 +77,7 @@ export class World {
       ...(this.options.batchPolicy ? { extraNamespaces: ['batch'] } : {}),
       ...this.options.sandbox,
     });
+    if (this.options.prometheus) this.prometheus = await scrapeSandbox(this.sandbox);
     const document = this.document(true);
     this.configPath = path.join(dir, 'cutover.json');
     await writeFile(this.configPath, JSON.stringify(document, null, 2));
@@ -97,7 +103,8 @@ export class World {
     };
     const regions = (namespace: string) =>
       this.sandbox.regions.map((r) => ({ name: r.name, kubeconfig: this.sandbox.kubeconfigPath, context: r.name, namespace, liveUrl: r.ingressUrl }));
-    const environments: Record<string, unknown> = { production: { regions: regions('production'), policy } };
+    const prometheus = this.prometheus ? { prometheus: { url: this.prometheus.url, timeoutSeconds: 2 } } : {};
+    const environments: Record<string, unknown> = { production: { regions: regions('production'), policy, ...prometheus } };
     if (this.options.batchPolicy) environments.batch = { regions: regions('batch'), policy: { ...policy, ...this.options.batchPolicy } };
     const apps = Object.fromEntries(
       Object.entries(this.options.apps).map(([name, app]) => [
@@ -221,6 +228,7 @@ export class World {
     await Promise.all(this.workers.map((w) => w.exited));
     await this.queueEvents?.close().catch(() => undefined);
     await this.queue?.close().catch(() => undefined);
+    await this.prometheus?.stop();
     await this.sandbox?.stop();
     await deleteKeys(this.redis, this.prefix).catch(() => undefined);
     this.redis.disconnect();
