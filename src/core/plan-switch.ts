@@ -52,7 +52,9 @@ export function planTrafficSwitch(states: readonly RegionState[], input: SwitchP
     }
     steps.push({ kind: 'verify', region, version });
     const laterSwitch = toSwitch.slice(index + 1).includes(true);
-    if (toSwitch[index] && gated) steps.push({ kind: 'bake', region, durationMs: input.bakeMs, version, ...gates });
+    // A region with no live version before has nothing to switch back to (and answered 503 until
+    // now, which its gate's window would count): its bake is not gated.
+    if (toSwitch[index] && gated && live?.version != null) steps.push({ kind: 'bake', region, durationMs: input.bakeMs, version, ...gates });
     else if (toSwitch[index] && laterSwitch && input.bakeMs > 0) steps.push({ kind: 'bake', region, durationMs: input.bakeMs, version });
   });
   const outside = states.filter((s) => s.live?.changedOutside).map((s) => `${s.region}: the live selector (${s.live?.version ?? 'none'}) was changed without cutover; cutover had made ${s.live?.previousVersion ?? 'nothing'} live`);

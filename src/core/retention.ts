@@ -58,7 +58,8 @@ export function describeTraffic(traffic: VersionTraffic | undefined, windowMinut
   if (traffic === undefined) return 'traffic not read';
   if ('unknown' in traffic) return `traffic unknown (${traffic.unknown})`;
   if (traffic.requests <= 0) return `no requests ${window}`;
-  const n = traffic.requests < 10 ? Number(traffic.requests.toPrecision(2)) : Math.round(traffic.requests);
+  // increase() extrapolates, so counts come fractional: a version with any request shows at least 1.
+  const n = Math.max(1, Math.round(traffic.requests));
   return `${n} request${n === 1 ? '' : 's'} ${window}`;
 }
 

@@ -78,6 +78,13 @@ describe('plans with health gates', () => {
     expect(renderPlan(plan)).toContain('the queries of gates error-ratio, p99 answer');
   });
 
+  it('does not gate a region switched from no live version: there is nothing to switch back to', () => {
+    const fresh = [region('eu-west', null, null, [version('v42')]), region('us-east', null, null, [version('v42')])];
+    const plan = planOf(planPromotion(fresh, request, gated));
+    expect(brief(plan)).toEqual(['eu-west precheck v42>=2', 'us-east precheck v42>=2', 'eu-west switch none->v42', 'eu-west verify v42', 'eu-west bake 30000', 'us-east switch none->v42', 'us-east verify v42']);
+    expect(plan.steps.find((s) => s.kind === 'bake')).not.toHaveProperty('gates');
+  });
+
   it('evaluates the gates once after the verify when the bake is 0 s', () => {
     const plan = planOf(planPromotion(bothOn41, request, { ...gated, bakeSeconds: 0 }));
     expect(brief(plan).filter((s) => s.includes('bake'))).toEqual(['eu-west bake 0', 'us-east bake 0']);
