@@ -42,13 +42,15 @@ export function startTraffic(options: TrafficOptions): Traffic {
   const counters: TrafficCounters = { sent: 0, failed: 0, failures: {}, versions: {}, wrongVersion: 0, failedByVersion: {} };
   let running = true;
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency * options.targets.length * 2 });
-  let turn = 0;
+  // Per target, so that every region sees every session version.
+  const turns = new Map<TrafficTarget, number>();
 
   const request = (target: TrafficTarget): Promise<void> =>
     new Promise((resolve) => {
       const sessions = options.sessionVersions?.() ?? [];
       // Every other request is a session's, taking the session versions in turn.
-      const n = turn++;
+      const n = turns.get(target) ?? 0;
+      turns.set(target, n + 1);
       const pinned = sessions.length > 0 && n % 2 === 1 ? sessions[Math.floor(n / 2) % sessions.length] : undefined;
       const url = new URL(pinned ? `/${pinned}/app.js` : '/', target.url);
       counters.sent += 1;
