@@ -3,7 +3,7 @@ import { approvalRefusals, howToAsk, isGated, markUsed, planDigest, supersede, t
 import type { Plan } from '../src/core/plan.js';
 import { logger } from '../src/observability/log.js';
 import { ApprovalStore } from '../src/queue/approvals.js';
-import { planRelease } from '../src/release/release.js';
+import { observeTraffic, planRelease } from '../src/release/release.js';
 import type { Preparation, PreparedRun } from './run-release-job.js';
 
 /**
@@ -48,7 +48,9 @@ export async function checkApproval(run: PreparedRun): Promise<{ refusal: string
 
   let plan: Plan | undefined;
   if (!run.cursor) {
-    const planned = planRelease(request, run.env, run.observed, context.now?.() ?? new Date(), run.inUse);
+    // A cleanup's plan depends on each version's recent traffic (retention.idle), as the approvers saw it.
+    const traffic = kind === 'cleanup' ? await observeTraffic(run.env, request.app, run.observed) : undefined;
+    const planned = planRelease(request, run.env, run.observed, context.now?.() ?? new Date(), run.inUse, traffic);
     // Nothing to run (e.g. the version is gone): the runner refuses with its own reasons, and the approval stays unused.
     if (!planned.ok) return {};
     if (planDigest(planned.plan) !== record.request.planDigest) {

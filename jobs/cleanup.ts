@@ -6,7 +6,7 @@ import type { Plan, Step } from '../src/core/plan.js';
 import { acquireLease, LeaseKeeper } from '../src/queue/lease.js';
 import { leaseKey } from '../src/queue/names.js';
 import { releaseLeaseAndWake, waitingMessage } from '../src/queue/wait-for-lease.js';
-import { planRelease } from '../src/release/release.js';
+import { observeTraffic, planRelease } from '../src/release/release.js';
 import { checkApproval } from './approved-plan.js';
 import { runReleaseJob, type JobContext, type Preparation, type PreparedRun } from './run-release-job.js';
 
@@ -25,11 +25,13 @@ async function approvedCleanup(run: PreparedRun): Promise<Preparation> {
  * Plan the cleanup from this attempt's observation (a resumed cleanup plans again, so a version
  * that became live or the rollback target meanwhile is kept), then take the install lease of every
  * version the plan deletes, so no install of that version runs meanwhile; a version whose install
- * lease is busy is kept this time, with a note saying why.
+ * lease is busy is kept this time, with a note saying why. A drain-aware cleanup reads every
+ * version's recent traffic with the observation, and keeps what still serves sessions.
  */
 export async function leaseVersionsToDelete(run: PreparedRun): Promise<Preparation> {
   const { context, request, env, payload, holder, ttlMs } = run;
-  const planned = planRelease(request, env, run.observed, context.now?.() ?? new Date(), run.inUse);
+  const traffic = await observeTraffic(env, request.app, run.observed);
+  const planned = planRelease(request, env, run.observed, context.now?.() ?? new Date(), run.inUse, traffic);
   if (!planned.ok) return {};
   const approved = approvedDeletions(run, planned.plan);
   if ('refusal' in approved) return approved;
@@ -64,10 +66,11 @@ export async function leaseVersionsToDelete(run: PreparedRun): Promise<Preparati
  * or the rollback target meanwhile) and keeps only deletions the first plan had.
  */
 function approvedDeletions(run: PreparedRun, plan: Plan): { plan: Plan } | { refusal: string[] } {
+  // Approved through an approval record (checked by checkApproval) or carrying the digest of the plan it may run.
   const digest = run.payload.planDigest;
-  if (!digest) return { plan };
+  if (!digest && run.payload.approvalId === undefined) return { plan };
   if (!run.cursor) {
-    if (planDigest(plan) !== digest) return { refusal: ['the cleanup plan changed since it was approved (other versions would be deleted now): ask again'] };
+    if (digest && planDigest(plan) !== digest) return { refusal: ['the cleanup plan changed since it was approved (other versions would be deleted now): ask again'] };
     return { plan };
   }
   const approved = new Set(run.cursor.forwardSteps.flatMap((s) => (s.kind === 'delete-version' ? [`${s.region}/${s.version}`] : [])));

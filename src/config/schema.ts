@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defaultLabelKeys } from '../core/names.js';
 import { appRefusal } from '../core/version.js';
+import { gatePlaceholders, idlePlaceholders, parseCondition, unknownPlaceholders, type GateDefinition } from '../core/gates.js';
 import { cronRefusal, timeZoneRefusal } from './cron.js';
 import { reactionNameRefusal } from './reaction-names.js';
 
@@ -43,13 +44,61 @@ const reactionName = z.string().superRefine((name, ctx) => {
 
 const seconds = z.number().min(0, 'must be 0 or more seconds');
 
+/** A PromQL template: only the placeholders it may use. */
+const promqlTemplate = (allowed: readonly string[]) =>
+  z
+    .string()
+    .min(1)
+    .superRefine((query, ctx) => {
+      const unknown = unknownPlaceholders(query, allowed);
+      if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `unknown placeholder ${unknown.map((n) => `{{${n}}}`).join(', ')}: use ${allowed.map((n) => `{{${n}}}`).join(', ')}` });
+    });
+
+/**
+ * Requests to a version over the idle window, from ingress-nginx's metrics: what reached the
+ * version's Service through any route. `or on() (0 * ...)` answers 0, not "no data", for a version
+ * without a series of its own while the namespace's series are scraped; without any (Prometheus
+ * does not scrape the ingress) the answer is empty and the version is kept.
+ */
+export const defaultIdleQuery =
+  'sum(increase(nginx_ingress_controller_requests{namespace="{{namespace}}",service="{{service}}"}[{{window}}])) or on() (0 * sum(nginx_ingress_controller_requests{namespace="{{namespace}}"}))';
+
 export const retentionSchema = z
   .strictObject({
     keep: z.int().min(1, 'must keep at least 1 version').default(3),
     minAgeSinceLiveHours: z.number().min(0).default(24),
     graceAfterInstallHours: z.number().min(0).default(1),
+    /** Drain-aware cleanup: a version is deleted only once its traffic was 0 for the window (needs Prometheus). */
+    idle: z
+      .strictObject({
+        windowMinutes: z.number().min(1 / 60, 'must be at least 1 second (1/60 minute)').default(30),
+        query: promqlTemplate(idlePlaceholders).default(defaultIdleQuery),
+      })
+      .optional(),
   })
   .prefault({});
+
+const gateSchema = z.strictObject({
+  /** PromQL answering one number; placeholders {{app}}, {{version}}, {{region}}, {{namespace}}. */
+  query: promqlTemplate(gatePlaceholders),
+  /** e.g. "< 0.01" */
+  condition: z.string().transform((text, ctx) => {
+    const parsed = parseCondition(text);
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: parsed });
+      return z.NEVER;
+    }
+    return parsed;
+  }),
+  /** A query answering no number at the end of the bake: the gate fails (default) or passes. */
+  onNoData: z.enum(['fail', 'pass']).default('fail'),
+});
+
+/** Where cutover asks Prometheus' HTTP API (/api/v1/query). */
+const prometheusSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+  timeoutSeconds: z.number().positive().default(10),
+});
 
 export const policySchema = z
   .strictObject({
@@ -71,6 +120,18 @@ export const policySchema = z
       })
       .default('UTC'),
     lockTtlSeconds: z.number().min(5, 'must be at least 5 seconds').default(60),
+    /** Health gates by name, evaluated through each switched region's bake (promotions only). */
+    gates: z
+      .record(z.string(), gateSchema)
+      .default({})
+      .superRefine((gates, ctx) => {
+        for (const name of Object.keys(gates)) {
+          if (!/^[A-Za-z0-9_-]{1,40}$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" must be a gate name: letters, digits, "-" and "_", at most 40` });
+        }
+      })
+      .transform((gates): GateDefinition[] => Object.entries(gates).map(([name, gate]) => ({ name, ...gate }))),
+    /** How often the gates are evaluated during a bake. */
+    gateIntervalSeconds: z.number().min(0.1).default(10),
     verify: z
       .strictObject({
         /**
@@ -127,6 +188,8 @@ const regionSchema = z
     liveUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
     /** Host header to send with samples, when the ingress routes by host. */
     liveHost: z.string().regex(hostPattern, 'must be a host name').optional(),
+    /** This region's Prometheus (health gates, drain-aware cleanup); absent: the environment's. */
+    prometheus: prometheusSchema.optional(),
   })
   .superRefine((region, ctx) => {
     if (region.context !== undefined && region.kubeconfig === undefined) {
@@ -139,6 +202,8 @@ const environmentSchema = z
     /** Protected environments gate deploy and promote behind approvals unless `slack.approvals.gated` says otherwise. */
     protected: z.boolean().default(false),
     regions: z.array(regionSchema).min(1, 'needs at least one region'),
+    /** Prometheus for every region without one of its own. */
+    prometheus: prometheusSchema.optional(),
     policy: policySchema,
     slack: z
       .strictObject({
@@ -155,6 +220,10 @@ const environmentSchema = z
       seen.add(region.name);
       if (env.policy.verify.via === 'ingress' && region.liveUrl === undefined) {
         ctx.addIssue({ code: 'custom', path: ['regions', index, 'liveUrl'], message: 'Required when policy.verify.via is ingress: the URL of this region\'s ingress or gateway that cutover samples' });
+      }
+      const needs = [env.policy.gates.length > 0 ? 'policy.gates' : null, env.policy.retention.idle ? 'policy.retention.idle' : null].filter((n) => n !== null);
+      if (needs.length > 0 && region.prometheus === undefined && env.prometheus === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['regions', index, 'prometheus'], message: `Required by ${needs.join(' and ')}: set prometheus.url for the environment or for this region` });
       }
     });
     const gated = env.slack.approvals.gated ?? (env.protected ? ['deploy', 'promote'] : []);

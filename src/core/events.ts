@@ -1,3 +1,4 @@
+import type { GateReading } from './gates.js';
 import type { Action, Plan, Step } from './plan.js';
 
 /** Figures measured in one region during a promotion or rollback. */
@@ -31,6 +32,8 @@ export interface RegionReport {
   detail: string | null;
   /** What the region's live Service said when it was read again after the last step (traffic actions). */
   after?: RegionAfter | undefined;
+  /** The health gates' last readings in this region's bake: query, value, condition, verdict. */
+  gates?: GateReading[] | undefined;
 }
 
 /** A region's live version as observed after a release, or why it could not be read. */

@@ -11,7 +11,7 @@ export interface PromotionRequest {
 }
 
 /** Move live traffic to `version`, region by region in configured order, baking between regions. */
-export function planPromotion(states: readonly RegionState[], request: PromotionRequest, policy: Pick<PlanPolicy, 'bakeSeconds' | 'minReadyReplicas'>): PlanResult {
+export function planPromotion(states: readonly RegionState[], request: PromotionRequest, policy: Pick<PlanPolicy, 'bakeSeconds' | 'minReadyReplicas' | 'gates'>): PlanResult {
   const invalid = versionRefusal(request.app, request.version);
   if (invalid) return refused(invalid);
   return planTrafficSwitch(states, {
@@ -22,6 +22,7 @@ export function planPromotion(states: readonly RegionState[], request: Promotion
     role: '',
     minReady: policy.minReadyReplicas,
     bakeMs: policy.bakeSeconds * 1000,
+    gates: (policy.gates ?? []).map((gate) => gate.name),
     notes: [],
   });
 }

@@ -46,6 +46,8 @@ export function planRollback(states: readonly RegionState[], request: RollbackRe
     role: named === null ? 'the rollback target' : '',
     minReady: policy.minReadyReplicas,
     bakeMs: 0,
+    // No gates either: the emergency exit is never held back by metrics.
+    gates: [],
     notes,
   });
 }

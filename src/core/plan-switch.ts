@@ -11,6 +11,8 @@ export interface SwitchPlanInput {
   role: string;
   minReady: number;
   bakeMs: number;
+  /** Health gate names: each switched region then bakes (the last one too) while they are evaluated. */
+  gates: readonly string[];
   notes: string[];
 }
 
@@ -37,7 +39,9 @@ export function planTrafficSwitch(states: readonly RegionState[], input: SwitchP
 
   // Every region is prechecked before the first switch (the runner runs them side by side), so a
   // target that is missing or unhealthy anywhere stops the release before traffic moves at all.
-  const steps: Step[] = states.map((state) => ({ kind: 'precheck', region: state.region, version, minReady }));
+  const gated = input.gates.length > 0;
+  const gates = gated ? { gates: [...input.gates] } : {};
+  const steps: Step[] = states.map((state) => ({ kind: 'precheck', region: state.region, version, minReady, ...gates }));
   states.forEach((state, index) => {
     const { region } = state;
     const live = state.live;
@@ -48,7 +52,10 @@ export function planTrafficSwitch(states: readonly RegionState[], input: SwitchP
     }
     steps.push({ kind: 'verify', region, version });
     const laterSwitch = toSwitch.slice(index + 1).includes(true);
-    if (toSwitch[index] && laterSwitch && input.bakeMs > 0) steps.push({ kind: 'bake', region, durationMs: input.bakeMs, version });
+    // A region with no live version before has nothing to switch back to (and answered 503 until
+    // now, which its gate's window would count): its bake is not gated.
+    if (toSwitch[index] && gated && live?.version != null) steps.push({ kind: 'bake', region, durationMs: input.bakeMs, version, ...gates });
+    else if (toSwitch[index] && laterSwitch && input.bakeMs > 0) steps.push({ kind: 'bake', region, durationMs: input.bakeMs, version });
   });
   const outside = states.filter((s) => s.live?.changedOutside).map((s) => `${s.region}: the live selector (${s.live?.version ?? 'none'}) was changed without cutover; cutover had made ${s.live?.previousVersion ?? 'nothing'} live`);
   notes.push(...outside);

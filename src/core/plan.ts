@@ -7,7 +7,8 @@ export type Step =
   | { kind: 'wait-ready'; region: string; version: string; minReady: number }
   | { kind: 'check-route'; region: string; version: string }
   | { kind: 'bootstrap'; region: string; initialVersion: string | null }
-  | { kind: 'precheck'; region: string; version: string; minReady: number }
+  /** `gates`: the health gates the bake will evaluate; their queries must answer before traffic moves. */
+  | { kind: 'precheck'; region: string; version: string; minReady: number; gates?: string[] }
   | {
       kind: 'switch';
       region: string;
@@ -19,8 +20,11 @@ export type Step =
       rollbackTargetBefore?: string | null;
     }
   | { kind: 'verify'; region: string; version: string }
-  /** Wait, then confirm the region still serves `version` before the next region is touched. */
-  | { kind: 'bake'; region: string; durationMs: number; version: string }
+  /**
+   * Wait, then confirm the region still serves `version` before the next region is touched; with
+   * `gates`, evaluate those health gates through the wait (a failing gate fails the step).
+   */
+  | { kind: 'bake'; region: string; durationMs: number; version: string; gates?: string[] }
   | { kind: 'delete-version'; region: string; version: string; reason: string };
 
 export type StepKind = Step['kind'];

@@ -78,8 +78,10 @@ function stepText(step: Step): string {
         : `create the live Service and route, selecting ${step.initialVersion}`;
     case 'check-names':
       return `check that the names of ${step.version} are free or cutover's (nothing else is overwritten)`;
-    case 'precheck':
-      return `precheck ${step.version}: installed, at least ${pods(step.minReady)}, /${step.version}/ answers with ${step.version}`;
+    case 'precheck': {
+      const gates = step.gates?.length ? `, the queries of gates ${step.gates.join(', ')} answer` : '';
+      return `precheck ${step.version}: installed, at least ${pods(step.minReady)}, /${step.version}/ answers with ${step.version}${gates}`;
+    }
     case 'switch': {
       const recorded = step.rollbackTargetAfter === undefined ? '' : `, rollback target back to ${step.rollbackTargetAfter ?? 'none'}`;
       return `switch the live selector ${step.from ?? 'none'} → ${step.to}${recorded}`;
@@ -87,7 +89,9 @@ function stepText(step: Step): string {
     case 'verify':
       return `verify: EndpointSlices hold only ready ${step.version} pods and the live URL answers with ${step.version}`;
     case 'bake':
-      return `bake ${formatDuration(step.durationMs)} before the next region`;
+      return step.gates?.length
+        ? `bake ${formatDuration(step.durationMs)} while health gates ${step.gates.join(', ')} hold (a failing gate switches back)`
+        : `bake ${formatDuration(step.durationMs)} before the next region`;
     case 'delete-version':
       return `delete ${step.version} (${step.reason})`;
   }

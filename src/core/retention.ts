@@ -14,12 +14,20 @@ export interface RetentionChoice {
   keep: VersionVerdict[];
 }
 
+/** A version's requests over the idle window, as the metrics said, or why they are not known. */
+export type VersionTraffic = { requests: number } | { unknown: string };
+
+/** Per region, per version: what the idle query answered. */
+export type TrafficByRegion = ReadonlyMap<string, ReadonlyMap<string, VersionTraffic>>;
+
 /**
  * Which installed versions of one region may go. Kept: the live version, the rollback target,
  * versions a running job uses, the `keep` newest, versions live less than `minAgeSinceLiveHours`
- * ago and versions installed less than `graceAfterInstallHours` ago. Newest first in both lists.
+ * ago and versions installed less than `graceAfterInstallHours` ago; with `retention.idle`, also
+ * every version that had requests within the window, or whose traffic is unknown (never deleted
+ * on a guess). Newest first in both lists. With `traffic`, every reason says the version's traffic.
  */
-export function chooseVersionsToDelete(state: RegionState, retention: RetentionPolicy, now: Date, inUse: readonly string[]): RetentionChoice {
+export function chooseVersionsToDelete(state: RegionState, retention: RetentionPolicy, now: Date, inUse: readonly string[], traffic?: ReadonlyMap<string, VersionTraffic>): RetentionChoice {
   const sorted = [...state.versions].sort(compareNewestFirst);
   const choice: RetentionChoice = { delete: [], keep: [] };
   if (state.live === null) {
@@ -27,11 +35,32 @@ export function chooseVersionsToDelete(state: RegionState, retention: RetentionP
     return choice;
   }
   sorted.forEach((installed, index) => {
-    const keepReason = reasonToKeep(installed, index, state, retention, now, inUse);
-    if (keepReason) choice.keep.push({ version: installed.version, reason: keepReason });
-    else choice.delete.push({ version: installed.version, reason: reasonToDelete(installed, retention, now) });
+    const seen = traffic?.get(installed.version);
+    const recent = retention.idle ? describeTraffic(seen, retention.idle.windowMinutes) : null;
+    const keepReason = reasonToKeep(installed, index, state, retention, now, inUse) ?? (retention.idle ? reasonToKeepForTraffic(seen, retention.idle.windowMinutes) : null);
+    if (keepReason) choice.keep.push({ version: installed.version, reason: recent && !keepReason.includes(recent) ? `${keepReason}; ${recent}` : keepReason });
+    else choice.delete.push({ version: installed.version, reason: recent ? `${reasonToDelete(installed, retention, now)}, ${recent}` : reasonToDelete(installed, retention, now) });
   });
   return choice;
+}
+
+/** Drain-aware cleanup: requests within the window, or traffic not known, keep a version. */
+function reasonToKeepForTraffic(traffic: VersionTraffic | undefined, windowMinutes: number): string | null {
+  if (traffic === undefined) return 'traffic not read, so it may still serve sessions';
+  if ('unknown' in traffic) return `${describeTraffic(traffic, windowMinutes)}, so it may still serve sessions`;
+  if (traffic.requests > 0) return `${describeTraffic(traffic, windowMinutes)}: still serving sessions`;
+  return null;
+}
+
+/** "12 requests in the last 30 min", "no requests in the last 30 min", "traffic unknown (...)". */
+export function describeTraffic(traffic: VersionTraffic | undefined, windowMinutes: number): string {
+  const window = `in the last ${formatDuration(windowMinutes * 60_000)}`;
+  if (traffic === undefined) return 'traffic not read';
+  if ('unknown' in traffic) return `traffic unknown (${traffic.unknown})`;
+  if (traffic.requests <= 0) return `no requests ${window}`;
+  // increase() extrapolates, so counts come fractional: a version with any request shows at least 1.
+  const n = Math.max(1, Math.round(traffic.requests));
+  return `${n} request${n === 1 ? '' : 's'} ${window}`;
 }
 
 function reasonToKeep(installed: InstalledVersion, index: number, state: RegionState, retention: RetentionPolicy, now: Date, inUse: readonly string[]): string | null {
@@ -73,18 +102,22 @@ export interface CleanupRequest {
   environment: string;
 }
 
-/** Delete, region by region, what retention lets go; the notes say what stays and why (the dry run). */
+/**
+ * Delete, region by region, what retention lets go; the notes say what stays and why (the dry
+ * run), with each version's recent traffic when `retention.idle` is on.
+ */
 export function planCleanup(
   states: readonly RegionState[],
   request: CleanupRequest,
   policy: { retention: RetentionPolicy },
   now: Date,
   inUse: readonly string[],
+  traffic?: TrafficByRegion,
 ): PlanResult {
   const steps: Step[] = [];
   const notes: string[] = [];
   for (const state of states) {
-    const choice = chooseVersionsToDelete(state, policy.retention, now, inUse);
+    const choice = chooseVersionsToDelete(state, policy.retention, now, inUse, traffic?.get(state.region));
     for (const gone of choice.delete) steps.push({ kind: 'delete-version', region: state.region, version: gone.version, reason: gone.reason });
     for (const kept of choice.keep) notes.push(`${state.region}: keeping ${kept.version} (${kept.reason})`);
   }

@@ -44,18 +44,24 @@ export class Story {
     await this.gated('alice', 'deploy v2', 'carol', { button: true });
     await this.gated('alice', 'promote v2', 'bob', { selfApproveFirst: true });
     await this.ungated('alice', 'rollback');
-    await this.ephemeral('alice', 'cleanup --dry-run', /cleanup|delete|keep/i);
+    if (this.world.prometheus) {
+      // --metrics: a bad build passes its verify (its health path answers) but fails its health gate.
+      await this.gated('alice', 'deploy v3', 'carol');
+      await this.makeBadBuild('v3');
+      await this.gated('alice', 'promote v3', 'bob', { expect: 'rolled-back' });
+    }
+    await this.ephemeral('alice', 'cleanup --dry-run', this.world.prometheus ? /requests in the last/ : /cleanup|delete|keep/i);
     await this.ephemeral('eve', 'status', /eu-west/);
     // Sessions keep going a moment after the last switch, so late failures would show.
     await sleep(1500);
-    const traffic = (await this.traffic?.stop()) ?? { sent: 0, failed: 0, failures: {}, versions: {}, wrongVersion: 0 };
+    const traffic = (await this.traffic?.stop()) ?? { sent: 0, failed: 0, failures: {}, versions: {}, wrongVersion: 0, failedByVersion: {} };
     const calls = this.world.standIn.calls();
     const refused = calls.filter((c) => c.error !== undefined && c.status !== 429).map((c) => `${c.method}: ${c.error}`);
     return { steps: this.steps, traffic, slack: { calls: calls.length, rateLimited: this.world.standIn.rateLimited().length, refused } };
   }
 
   /** A production action: alice asks, an approver reacts (or presses Approve and confirms), the job runs; wait for the summary. */
-  private async gated(requester: Person, command: string, approver: Person, options: { selfApproveFirst?: boolean; button?: boolean } = {}): Promise<void> {
+  private async gated(requester: Person, command: string, approver: Person, options: { selfApproveFirst?: boolean; button?: boolean; expect?: ReleaseResult['outcome'] } = {}): Promise<void> {
     const root = await this.ask(requester, command);
     if (!root) return;
     if (options.selfApproveFirst) {
@@ -73,7 +79,29 @@ export class Story {
       await this.world.driver.reaction(people[approver], { channel, ts: root.ts }, approve);
       this.say(`   ${approver} reacted :${approve}:`);
     }
-    await this.finish(command, root);
+    await this.finish(command, root, options.expect);
+  }
+
+  /**
+   * Makes `version` a bad build, as `kubectl patch` would: its pods answer 5% of their requests
+   * with 500 (the sandbox's error-rate annotation) while its health path stays fine. Waits until
+   * the new pods replaced the old ones in every region.
+   */
+  private async makeBadBuild(version: string): Promise<void> {
+    this.say(`\n   (${version} has a bug: 5% of its answers are 500, its /healthz is fine; the sandbox is told so with the pod-template annotation sandbox.cutover.dev/error-rate, as kubectl patch would)`);
+    const body = JSON.stringify({ spec: { template: { metadata: { annotations: { 'sandbox.cutover.dev/error-rate': '0.05' } } } } });
+    for (const region of this.world.sandbox.regions) {
+      const url = `${region.apiUrl.replace(/^https:/, 'http:')}/apis/apps/v1/namespaces/production/deployments/shop-${version}`;
+      const headers = { authorization: `Bearer ${region.token}` };
+      const patched = await fetch(url, { method: 'PATCH', headers: { ...headers, 'content-type': 'application/merge-patch+json' }, body });
+      if (!patched.ok) throw new Error(`patching shop-${version} in ${region.name}: HTTP ${patched.status} ${await patched.text()}`);
+      for (let tries = 0; ; tries++) {
+        const status = ((await (await fetch(url, { headers })).json()) as { status?: { replicas?: number; updatedReplicas?: number; readyReplicas?: number } }).status ?? {};
+        if (status.replicas === 2 && status.updatedReplicas === 2 && status.readyReplicas === 2) break;
+        if (tries > 300) throw new Error(`shop-${version} in ${region.name} did not roll out the bad build`);
+        await sleep(100);
+      }
+    }
   }
 
   private async ungated(requester: Person, command: string): Promise<void> {
@@ -111,7 +139,7 @@ export class Story {
   }
 
   /** Waits for the thread's summary, prints the thread, and records the job's result. */
-  private async finish(command: string, root: RecordedMessage): Promise<void> {
+  private async finish(command: string, root: RecordedMessage, expected: ReleaseResult['outcome'] = 'succeeded'): Promise<void> {
     const { standIn } = this.world;
     let summary: RecordedMessage;
     try {
@@ -129,9 +157,9 @@ export class Story {
       if (reply !== summary) this.say('   │');
     }
     const result = await this.resultOf(command);
-    const ok = result?.outcome === 'succeeded';
-    if (result && ok) for (const region of result.regions) if (region.to && (region.outcome === 'switched' || region.outcome === 'already-live')) this.liveVersions.add(region.to);
-    this.steps.push({ title: command, ok, detail: result ? result.outcome : 'no job result', result });
+    const ok = result?.outcome === expected;
+    if (result && result.outcome === 'succeeded') for (const region of result.regions) if (region.to && (region.outcome === 'switched' || region.outcome === 'already-live')) this.liveVersions.add(region.to);
+    this.steps.push({ title: command, ok, detail: result ? `${result.outcome}${expected !== 'succeeded' ? ` (expected: ${expected})` : ''}` : 'no job result', result });
   }
 
   /** The newest finished job for this command, from the queue (the job's return value is its result). */

@@ -15,6 +15,8 @@ export interface TrafficCounters {
   versions: Record<string, number>;
   /** Existing sessions pinned to a version that were answered by another one. */
   wrongVersion: number;
+  /** Failed answers that came from the app itself (they carry its version header), by version. */
+  failedByVersion: Record<string, number>;
 }
 
 export interface TrafficOptions {
@@ -37,15 +39,19 @@ export interface Traffic {
  * A request counts as failed on a non-2xx answer or a connection error: what a user would see.
  */
 export function startTraffic(options: TrafficOptions): Traffic {
-  const counters: TrafficCounters = { sent: 0, failed: 0, failures: {}, versions: {}, wrongVersion: 0 };
+  const counters: TrafficCounters = { sent: 0, failed: 0, failures: {}, versions: {}, wrongVersion: 0, failedByVersion: {} };
   let running = true;
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency * options.targets.length * 2 });
-  let turn = 0;
+  // Per target, so that every region sees every session version.
+  const turns = new Map<TrafficTarget, number>();
 
   const request = (target: TrafficTarget): Promise<void> =>
     new Promise((resolve) => {
       const sessions = options.sessionVersions?.() ?? [];
-      const pinned = sessions.length > 0 && turn++ % 2 === 1 ? sessions[turn % sessions.length] : undefined;
+      // Every other request is a session's, taking the session versions in turn.
+      const n = turns.get(target) ?? 0;
+      turns.set(target, n + 1);
+      const pinned = sessions.length > 0 && n % 2 === 1 ? sessions[Math.floor(n / 2) % sessions.length] : undefined;
       const url = new URL(pinned ? `/${pinned}/app.js` : '/', target.url);
       counters.sent += 1;
       const fail = (cause: string): void => {
@@ -57,8 +63,11 @@ export function startTraffic(options: TrafficOptions): Traffic {
         res.resume();
         res.on('end', () => {
           const status = res.statusCode ?? 0;
-          if (status < 200 || status >= 300) return fail(`HTTP ${status}`);
           const version = res.headers['x-app-version'];
+          if (status < 200 || status >= 300) {
+            if (typeof version === 'string') counters.failedByVersion[version] = (counters.failedByVersion[version] ?? 0) + 1;
+            return fail(`HTTP ${status}`);
+          }
           const seen = typeof version === 'string' ? version : '(none)';
           counters.versions[seen] = (counters.versions[seen] ?? 0) + 1;
           if (pinned && seen !== pinned) counters.wrongVersion += 1;

@@ -11,6 +11,7 @@ import { parseConfig, type Config } from '../config/index.js';
 import { queueSettingsOf } from '../queue/connection.js';
 import { createReleaseQueue } from '../queue/release-queue.js';
 import { mustType } from '../sandbox/resource-types.js';
+import { prometheusUnavailable, startPrometheus, type RunningPrometheus } from '../sandbox/prometheus.js';
 import { startSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../sandbox/slack/index.js';
 import { ClusterDirectory } from '../wiring/release-environment.js';
@@ -42,6 +43,8 @@ export interface DemoWorld {
   names: Record<string, string>;
   /** How Slack reaches the bot: signed HTTP requests or the bot's Socket Mode WebSocket. */
   transport: 'http' | 'socket';
+  /** `--metrics`: the Prometheus scraping both ingresses (health gates and drain-aware cleanup on); null: off. */
+  prometheus: RunningPrometheus | null;
   stop(): Promise<void>;
 }
 
@@ -51,7 +54,7 @@ export interface DemoWorld {
  * (src/bot.ts) over HTTP or Socket Mode, and worker processes (jobs/worker.ts) exactly as the
  * Procfile starts them. As after a real install, the bot is in no channel until it is invited.
  */
-export async function startDemoWorld(env: NodeJS.ProcessEnv, say: (line: string) => void, options: { workers?: number; socketMode?: boolean; helmBinary?: string } = {}): Promise<DemoWorld> {
+export async function startDemoWorld(env: NodeJS.ProcessEnv, say: (line: string) => void, options: { workers?: number; socketMode?: boolean; helmBinary?: string; metrics?: boolean } = {}): Promise<DemoWorld> {
   const cleanups: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -68,6 +71,20 @@ export async function startDemoWorld(env: NodeJS.ProcessEnv, say: (line: string)
     for (const region of sandbox.regions) say(`region     ${region.name.padEnd(8)} API ${region.apiUrl}  ingress ${region.ingressUrl}`);
     say(`kubeconfig ${sandbox.kubeconfigPath}`);
 
+    let prometheus: RunningPrometheus | null = null;
+    if (options.metrics) {
+      const missing = await prometheusUnavailable();
+      if (missing !== null) {
+        say(`metrics    off: ${missing}; health gates and drain-aware cleanup are not shown`);
+      } else {
+        const started = await startPrometheus({ targets: sandbox.regions.map((r) => ({ url: r.ingressMetricsUrl, labels: { region: r.name } })) });
+        cleanups.push(() => started.stop());
+        await started.waitForTargets();
+        prometheus = started;
+        say(`prometheus ${started.url} (${started.version}) scrapes both ingresses' metrics every second: health gates and drain-aware cleanup on`);
+      }
+    }
+
     const standIn = await startSlackStandIn({ rateLimits: 'slack', botChannels: [] });
     cleanups.push(() => standIn.close());
     const names = Object.fromEntries(standIn.users().map((u) => [u.id, u.name]));
@@ -82,7 +99,7 @@ export async function startDemoWorld(env: NodeJS.ProcessEnv, say: (line: string)
       say(`chart      examples/charts/shop rendered by ${options.helmBinary} (helm template shop-<version>); Secret shop-secrets created in both regions`);
     }
     const prefix = `cutover-demo-${randomBytes(4).toString('hex')}`;
-    const configText = demoConfig(sandbox, prefix, options.helmBinary);
+    const configText = demoConfig(sandbox, prefix, prometheus?.url ?? null, options.helmBinary);
     const configPath = path.join(dir, 'cutover.json');
     await writeFile(configPath, configText);
     const transport = options.socketMode ? 'socket' : 'http';
@@ -115,14 +132,36 @@ export async function startDemoWorld(env: NodeJS.ProcessEnv, say: (line: string)
     await Promise.all(Array.from({ length: count }, () => startWorker(configPath, { ...env, ...secrets, CUTOVER_CONFIG: '' }, workers)));
     say(`workers    ${count} processes: node --import tsx jobs/worker.ts`);
 
-    return { sandbox, redis, standIn, driver, bot, queue, config, configPath, workers, names, transport, stop };
+    return { sandbox, redis, standIn, driver, bot, queue, config, configPath, workers, names, transport, prometheus, stop };
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
-function demoConfig(sandbox: Sandbox, prefix: string, helmBinary?: string): string {
+/** The live route's 5xx ratio in a region over the last 5 s; `or vector(0)`: no 5xx is 0, not "no data". */
+export const demoErrorRatio =
+  '(sum(rate(nginx_ingress_controller_requests{ingress="{{app}}",region="{{region}}",status=~"5.."}[5s])) or vector(0)) / sum(rate(nginx_ingress_controller_requests{ingress="{{app}}",region="{{region}}"}[5s]))';
+
+/** The default idle query with the region label the demo's Prometheus adds. */
+const demoIdleQuery =
+  'sum(increase(nginx_ingress_controller_requests{namespace="{{namespace}}",service="{{service}}",region="{{region}}"}[{{window}}])) or on() (0 * sum(nginx_ingress_controller_requests{namespace="{{namespace}}",region="{{region}}"}))';
+
+function demoConfig(sandbox: Sandbox, prefix: string, prometheusUrl: string | null, helmBinary?: string): string {
+  // --metrics: every switched region bakes 5 s under an error-ratio gate; cleanup waits for 15 s without requests.
+  const metrics = prometheusUrl
+    ? {
+        policy: {
+          bakeSeconds: 5,
+          gateIntervalSeconds: 1,
+          // A region that had no traffic yet (the first promotion) has no error ratio to judge.
+          gates: { 'error-ratio': { query: demoErrorRatio, condition: '< 0.01', onNoData: 'pass' } },
+          // One Prometheus scrapes both regions: the idle query counts each region's own requests.
+          retention: { keep: 1, minAgeSinceLiveHours: 0, graceAfterInstallHours: 0, idle: { windowMinutes: 0.25, query: demoIdleQuery } },
+        },
+        prometheus: { url: prometheusUrl, timeoutSeconds: 2 },
+      }
+    : null;
   const config = {
     redis: { prefix },
     apps: {
@@ -145,7 +184,9 @@ function demoConfig(sandbox: Sandbox, prefix: string, helmBinary?: string): stri
           verifyTimeoutSeconds: 15,
           healthSamples: 10,
           retention: { keep: 1, minAgeSinceLiveHours: 0, graceAfterInstallHours: 0 },
+          ...metrics?.policy,
         },
+        ...(metrics ? { prometheus: metrics.prometheus } : {}),
         slack: {
           approvals: {
             required: 1,

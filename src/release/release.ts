@@ -7,7 +7,8 @@ import { planPromotion } from '../core/plan-promotion.js';
 import { planRollback } from '../core/plan-rollback.js';
 import type { Action, Plan, PlanResult } from '../core/plan.js';
 import type { PlanPolicy } from '../core/policy.js';
-import { planCleanup } from '../core/retention.js';
+import { planCleanup, type TrafficByRegion } from '../core/retention.js';
+import { readEnvironmentTraffic } from './metrics.js';
 import { isKubeError } from '../kube/errors.js';
 import type { InstallPreview } from '../kube/install/version-installer.js';
 import { notStarted } from './summarize.js';
@@ -77,8 +78,24 @@ export async function observeForAttempt(environment: ReleaseEnvironment, app: Ap
   throw failed.reason;
 }
 
-/** Pure choice of the plan for a request, given what was observed. */
-export function planRelease(request: ReleaseRequest, environment: ReleaseEnvironment, states: readonly RegionState[], now: Date, inUse: readonly string[] = []): PlanResult {
+/**
+ * Every installed version's recent traffic, when the environment's cleanup is drain-aware
+ * (`retention.idle`); undefined otherwise. Read with the observation a cleanup plans from.
+ */
+export function observeTraffic(environment: ReleaseEnvironment, app: AppSpec, states: readonly RegionState[]): Promise<TrafficByRegion | undefined> {
+  const regions = environment.regions.map(({ name, target }) => ({ name, metrics: target.metrics, namespace: target.cluster.namespace }));
+  return readEnvironmentTraffic(environment.policy.retention.idle, regions, app, states);
+}
+
+/** Pure choice of the plan for a request, given what was observed (and, for a cleanup, the traffic read). */
+export function planRelease(
+  request: ReleaseRequest,
+  environment: ReleaseEnvironment,
+  states: readonly RegionState[],
+  now: Date,
+  inUse: readonly string[] = [],
+  traffic?: TrafficByRegion,
+): PlanResult {
   const base = { app: request.app, environment: environment.name };
   const { policy } = environment;
   switch (request.action) {
@@ -91,14 +108,15 @@ export function planRelease(request: ReleaseRequest, environment: ReleaseEnviron
     case 'bootstrap':
       return planBootstrap(states, { ...base, initialVersion: request.version }, policy);
     case 'cleanup':
-      return planCleanup(states, base, policy, now, inUse);
+      return planCleanup(states, base, policy, now, inUse, traffic);
   }
 }
 
 /** Observe and plan, without changing anything: the dry run. */
 export async function previewRelease(request: ReleaseRequest, environment: ReleaseEnvironment, options: { now?: () => Date; inUse?: readonly string[] } = {}): Promise<PlanResult> {
   const states = await observeEnvironment(environment, request.app);
-  return planRelease(request, environment, states, (options.now ?? (() => new Date()))(), options.inUse ?? []);
+  const traffic = request.action === 'cleanup' ? await observeTraffic(environment, request.app, states) : undefined;
+  return planRelease(request, environment, states, (options.now ?? (() => new Date()))(), options.inUse ?? [], traffic);
 }
 
 /** Per region, what installing `version` would apply and what the API server's dry run says (apps installed from manifests or a chart). */
@@ -133,7 +151,8 @@ export async function executeRelease(request: ReleaseRequest, environment: Relea
   } else if (options.plan) {
     plan = options.plan;
   } else {
-    const planned = planRelease(request, environment, observed, now(), options.inUse ?? []);
+    const traffic = request.action === 'cleanup' ? await observeTraffic(environment, request.app, observed) : undefined;
+    const planned = planRelease(request, environment, observed, now(), options.inUse ?? [], traffic);
     if (!planned.ok) {
       const result = refusedResult(request, environment, planned.reasons, performance.now() - started);
       await options.reporter.report({ type: 'finished', result });

@@ -5,15 +5,21 @@ import type { ProgressEvent, RegionAfter, ReleaseResult, Reporter } from '../cor
 import { judgeTrafficRelease, type RunEnding } from '../core/outcome.js';
 import { describeOutsideChange, reconcileCompensation, reconcileForward, type JobProgress } from '../core/reconcile.js';
 import type { Sampler } from './live-probe.js';
+import type { MetricsSource } from './metrics.js';
+import type { GateDefinition } from '../core/gates.js';
+import type { IdlePolicy } from '../core/policy.js';
 import { isKubeError } from '../kube/errors.js';
 import { executeStep, type StepContext, type StepRecord } from './steps.js';
 import { summarize } from './summarize.js';
+import { GateFailed } from './gate-watch.js';
 
 /** One region as the runner sees it: its cluster and how its traffic is sampled. */
 export interface RegionTarget {
   cluster: Cluster;
   /** null: `verify.via: endpoints`, verification reads EndpointSlices only and samples no traffic. */
   sampler: Sampler | null;
+  /** The region's Prometheus (health gates, drain-aware cleanup); absent: none configured. */
+  metrics?: MetricsSource | null | undefined;
 }
 
 export interface RunnerPolicy {
@@ -25,6 +31,12 @@ export interface RunnerPolicy {
   autoRollback: boolean;
   /** A region whose API cannot be reached after retries: switch the others back, or hold them and retry later. */
   onRegionUnreachable: 'rollback' | 'hold';
+  /** Health gates a gated bake evaluates (plans name the ones they use). */
+  gates?: readonly GateDefinition[] | undefined;
+  /** How often a gated bake evaluates its gates (default 10 s). */
+  gateIntervalMs?: number | undefined;
+  /** Drain-aware cleanup: a deletion reads the version's traffic again right before it deletes. */
+  idle?: IdlePolicy | undefined;
 }
 
 /**
@@ -298,7 +310,8 @@ async function runStep(step: Step, phase: 'forward' | 'compensation', context: S
     return { record: { ...record, phase }, kind: 'failed' };
   } catch (error) {
     const durationMs = performance.now() - stepStarted;
-    const record: StepRecord = { step, phase, outcome: 'failed', detail: messageOf(error), durationMs, startedAtMs: Date.now() - durationMs, measures: {} };
+    const measures = error instanceof GateFailed ? { gates: error.readings } : {};
+    const record: StepRecord = { step, phase, outcome: 'failed', detail: messageOf(error), durationMs, startedAtMs: Date.now() - durationMs, measures };
     const reason: unknown = context.signal?.aborted ? context.signal.reason : undefined;
     const kind = failureKind(error);
     // The cluster's own answer that someone else moved traffic is decisive, whatever else happened meanwhile.

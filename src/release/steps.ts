@@ -4,6 +4,10 @@ import { KubeError } from '../kube/errors.js';
 import { liveNames, versionNames } from '../core/names.js';
 import type { Step } from '../core/plan.js';
 import type { RegionHealth, StepOutcome } from '../core/events.js';
+import { describeGateReading, summarizeGateReading, type GateDefinition, type GateReading } from '../core/gates.js';
+import { describeTraffic } from '../core/retention.js';
+import { watchGates } from './gate-watch.js';
+import { evaluateGates, gateQueryValues, readTraffic } from './metrics.js';
 import { waitForVersion, type SampleRequest, type Sampler } from './live-probe.js';
 import type { RegionTarget, RunnerPolicy } from './runner.js';
 
@@ -14,6 +18,8 @@ export interface StepMeasures {
   endpointsMs?: number;
   dataPlaneMs?: number;
   health?: RegionHealth;
+  /** The health gates' last readings (a gated bake). */
+  gates?: GateReading[];
 }
 
 export interface StepRecord {
@@ -100,12 +106,13 @@ export async function executeStep(step: Step, context: StepContext): Promise<Don
         throw new Error(`${step.version} has ${installed.readyReplicas}/${installed.desiredReplicas} ready pods (needs ${step.minReady})`);
       }
       const ready = `${step.version}: ${installed.readyReplicas}/${installed.desiredReplicas} pods ready`;
-      if (!region.sampler) return done(`${ready} (not sampled: verify.via endpoints)`);
+      const gates = await precheckGates(step.gates, step.version, step.region, region, context);
+      if (!region.sampler) return done(`${ready}${gates} (not sampled: verify.via endpoints)`);
       const request = versionSample(app, step.version);
       const where = sampledAt(region.sampler, request);
       const seen = await waitForVersion(region.sampler, request, step.version, { consecutive: 1, timeoutMs: policy.verifyTimeoutMs, signal: context.signal });
       if (!seen.converged) throw new Error(`${where} does not answer with ${step.version}: ${seen.lastError ?? 'no answer'}`);
-      return done(`${ready}, ${where} answers`);
+      return done(`${ready}, ${where} answers${gates}`);
     }
     case 'switch': {
       const result = await cluster.switchSelector(app, { to: step.to, from: step.from, rollbackTarget: step.rollbackTargetAfter, by: context.actor, at: context.now(), fence: context.fence });
@@ -138,20 +145,57 @@ export async function executeStep(step: Step, context: StepContext): Promise<Don
       return done(`${pods}; ${policy.healthSamples} live samples ${region.sampler.via === 'service-proxy' ? 'through the service proxy ' : ''}answered ${step.version}`, measures);
     }
     case 'bake': {
-      await sleep(step.durationMs, context.signal);
+      let gates: GateReading[] | undefined;
+      if (step.gates?.length) {
+        gates = await watchGates({
+          gates: gatesNamed(step.gates, policy.gates),
+          metrics: region.metrics,
+          values: gateQueryValues(app, step.version, step.region, cluster.namespace),
+          durationMs: step.durationMs,
+          intervalMs: policy.gateIntervalMs ?? 10_000,
+          signal: context.signal,
+        });
+      } else {
+        await sleep(step.durationMs, context.signal);
+      }
       // Nothing moves the next region while this one no longer serves what was verified.
       const live = await cluster.readLive(app);
       if (live?.version !== step.version) {
         const change = { region: step.region, expected: step.version, live: live?.version ?? null, promotedBy: live?.promotedBy ?? null, changedOutside: live?.changedOutside ?? false };
         throw new KubeError('changed-outside', `${describeOutsideChange(change)}, during the bake`, { region: step.region });
       }
-      return done(`baked ${Math.round(step.durationMs / 1000)} s; still on ${step.version}`);
+      const held = gates ? `; gates held: ${gates.map(summarizeGateReading).join(', ')}` : '';
+      return done(`baked ${Math.round(step.durationMs / 1000)} s; still on ${step.version}${held}`, gates ? { gates } : {});
     }
     case 'delete-version': {
+      if (policy.idle) {
+        // Read again right before deleting: sessions may have come back since the plan was made.
+        const traffic = await readTraffic(policy.idle, region.metrics, app, step.version, step.region, cluster.namespace);
+        if (!('requests' in traffic) || traffic.requests > 0) {
+          return done(`kept ${step.version}: ${describeTraffic(traffic, policy.idle.windowMinutes)} when about to delete it (drain-aware cleanup)`, {}, 'skipped');
+        }
+      }
       await cluster.deleteVersion(app, step.version);
       return done(`deleted ${versionNames(app, step.version).deployment} (${step.reason})`);
     }
   }
+}
+
+/** The gates a step names, as the policy defines them; a name the policy no longer has cannot be evaluated. */
+function gatesNamed(names: readonly string[], defined: readonly GateDefinition[] | undefined): GateDefinition[] {
+  return names.map(
+    (name) => defined?.find((g) => g.name === name) ?? { name, query: `(gate ${name} is no longer configured)`, condition: { operator: '<', threshold: Number.NaN }, onNoData: 'fail' },
+  );
+}
+
+/** Before traffic moves: every gate's query must be answerable (its value does not matter yet). */
+async function precheckGates(names: readonly string[] | undefined, version: string, regionName: string, region: RegionTarget, context: StepContext): Promise<string> {
+  if (!names?.length) return '';
+  const gates = gatesNamed(names, context.policy.gates);
+  const readings = await evaluateGates(gates, region.metrics, gateQueryValues(context.app, version, regionName, region.cluster.namespace), false, context.signal);
+  const broken = readings.filter((r) => r.error !== undefined);
+  if (broken.length > 0) throw new Error(`health gates cannot be evaluated, so traffic is not moved: ${broken.map(describeGateReading).join('; ')}`);
+  return `, gate queries answer (${readings.map(summarizeGateReading).join(', ')})`;
 }
 
 /** The version's health path through its route, and at its Service (where a route that strips the version prefix has removed it). */

@@ -50,6 +50,7 @@ function applyRecord(report: RegionReport, record: StepRecord): void {
     if (record.phase === 'forward') report.outcome = 'failed';
   }
   if (record.phase === 'compensation') return;
+  if (measures.gates) report.gates = measures.gates;
   switch (step.kind) {
     case 'switch':
       report.from = step.from;
@@ -72,7 +73,8 @@ function applyRecord(report: RegionReport, record: StepRecord): void {
       if (measures.health) report.health = measures.health;
       break;
     case 'delete-version':
-      if (record.outcome !== 'failed' && report.outcome !== 'failed') report.outcome = 'cleaned';
+      // A deletion skipped because the version still had traffic cleaned nothing.
+      if (record.outcome === 'ok' && report.outcome !== 'failed') report.outcome = 'cleaned';
       break;
     default:
       break;

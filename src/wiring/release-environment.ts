@@ -4,6 +4,8 @@ import type { AppSpec } from '../core/model.js';
 import type { Cluster } from '../kube/cluster.js';
 import { KubeCluster } from '../kube/kube-cluster.js';
 import { loadKubeConfig } from '../kube/load-kubeconfig.js';
+import { PrometheusClient } from '../prometheus/client.js';
+import type { MetricsSource } from '../release/metrics.js';
 import { ingressSampler, serviceProxySampler } from '../release/live-probe.js';
 import type { ReleaseEnvironment } from '../release/release.js';
 import type { RunnerPolicy } from '../release/runner.js';
@@ -14,6 +16,7 @@ import type { RunnerPolicy } from '../release/runner.js';
  */
 export class ClusterDirectory {
   private readonly clusters = new Map<string, Cluster>();
+  private readonly prometheus = new Map<string, MetricsSource>();
 
   constructor(private readonly make: (region: RegionConfig) => Cluster = defaultCluster) {}
 
@@ -25,6 +28,19 @@ export class ClusterDirectory {
       this.clusters.set(key, cluster);
     }
     return cluster;
+  }
+
+  /** The Prometheus a region's gates and idle checks ask: its own, else the environment's; null: none. */
+  metrics(region: RegionConfig, environment: EnvironmentConfig): MetricsSource | null {
+    const settings = region.prometheus ?? environment.prometheus;
+    if (!settings) return null;
+    const key = `${settings.url}|${settings.timeoutSeconds}`;
+    let client = this.prometheus.get(key);
+    if (!client) {
+      client = new PrometheusClient({ url: settings.url, timeoutMs: settings.timeoutSeconds * 1000 });
+      this.prometheus.set(key, client);
+    }
+    return client;
   }
 
   environment(environment: EnvironmentConfig, app: AppConfig): { env: ReleaseEnvironment; app: AppSpec } {
@@ -45,7 +61,7 @@ export class ClusterDirectory {
               : via === 'ingress' && region.liveUrl !== undefined
                 ? ingressSampler({ url: region.liveUrl, host: appHost ?? region.liveHost, versionHeader: spec.versionHeader })
                 : serviceProxySampler(cluster, spec.versionHeader);
-          return { name: region.name, target: { cluster, sampler } };
+          return { name: region.name, target: { cluster, sampler, metrics: this.metrics(region, environment) } };
         }),
       },
     };
@@ -65,5 +81,8 @@ export function runnerPolicy(policy: Policy): RunnerPolicy {
     minReadyReplicas: policy.minReadyReplicas,
     autoRollback: policy.autoRollback,
     onRegionUnreachable: policy.onRegionUnreachable,
+    gates: policy.gates,
+    gateIntervalMs: policy.gateIntervalSeconds * 1000,
+    idle: policy.retention.idle,
   };
 }

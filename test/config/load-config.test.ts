@@ -147,6 +147,25 @@ describe('a bad config names the field and why', () => {
     ['protected without approvers', (c) => (c.environments.production.protected = true), 'environments.production.slack.approvals.approvers: deploy and promote need approval here'],
     ['approver as a name', (c) => (c.environments.production.slack = { approvals: { approvers: { users: ['@alice'] } } }), 'approvers.users[0]: must be a Slack user id such as U024BE7LH, not a name'],
     ['channel as a name', (c) => (c.apps.shop.slack = { channels: ['#shop'] }), 'apps.shop.slack.channels[0]: must be a Slack channel id'],
+    ['gates without Prometheus', (c) => (c.environments.production.policy = { gates: { errors: { query: 'vector(0)', condition: '< 0.01' } } }), 'environments.production.regions[0].prometheus: Required by policy.gates: set prometheus.url for the environment or for this region'],
+    ['idle cleanup without Prometheus', (c) => (c.environments.production.policy = { retention: { idle: {} } }), 'environments.production.regions[1].prometheus: Required by policy.retention.idle'],
+    ['bad gate condition', (c) => {
+      c.environments.production.prometheus = { url: 'http://prometheus:9090' };
+      c.environments.production.policy = { gates: { errors: { query: 'vector(0)', condition: 'below 1%' } } };
+    }, 'environments.production.policy.gates.errors.condition: "below 1%" is not a condition: write an operator (<, <=, >, >=, ==, !=) and a number, e.g. "< 0.01"'],
+    ['unknown placeholder in a gate', (c) => {
+      c.environments.production.prometheus = { url: 'http://prometheus:9090' };
+      c.environments.production.policy = { gates: { errors: { query: 'x{cluster="{{cluster}}"}', condition: '< 1' } } };
+    }, 'environments.production.policy.gates.errors.query: unknown placeholder {{cluster}}: use {{app}}, {{version}}, {{region}}, {{namespace}}'],
+    ['gate name with a space', (c) => {
+      c.environments.production.prometheus = { url: 'http://prometheus:9090' };
+      c.environments.production.policy = { gates: { 'error ratio': { query: 'vector(0)', condition: '< 1' } } };
+    }, 'must be a gate name'],
+    ['bad prometheus url', (c) => (c.environments.production.regions[0].prometheus = { url: 'prometheus:9090' }), 'environments.production.regions[0].prometheus.url: must be an http:// or https:// URL'],
+    ['idle window too short', (c) => {
+      c.environments.production.prometheus = { url: 'http://prometheus:9090' };
+      c.environments.production.policy = { retention: { idle: { windowMinutes: 0 } } };
+    }, 'environments.production.policy.retention.idle.windowMinutes: must be at least 1 second'],
     ['two defaults for promote', (c) => {
       c.environments.staging = { ...structuredClone(c.environments.production), defaultFor: ['promote'] };
       c.environments.production.defaultFor = ['promote'];
@@ -323,6 +342,33 @@ describe('loadConfig', () => {
     expect(config.sourcePath).toBe(path);
     expect(config.environments.production!.regions[0]!.kubeconfig).toBe('/home/ops/.kube/config');
     expect(config.environments.production!.regions[1]!.kubeconfig).toBeUndefined();
+  });
+});
+
+describe('health gates and drain-aware cleanup', () => {
+  it('reads gates as a list with their conditions, Prometheus per region or per environment, and the idle defaults', () => {
+    const data = minimal();
+    data.environments.production.prometheus = { url: 'http://prometheus.monitoring:9090' };
+    data.environments.production.regions[1].prometheus = { url: 'http://prometheus.us-east:9090', timeoutSeconds: 3 };
+    data.environments.production.policy = {
+      gates: { 'error-ratio': { query: 'sum(rate(x{region="{{region}}"}[1m]))', condition: '< 0.01' }, p99: { query: 'vector(0.1)', condition: '<= 0.3', onNoData: 'pass' } },
+      retention: { idle: {} },
+    };
+    const production = findEnvironment(parse(data), 'production')!;
+    expect(production.policy.gates).toEqual([
+      { name: 'error-ratio', query: 'sum(rate(x{region="{{region}}"}[1m]))', condition: { operator: '<', threshold: 0.01 }, onNoData: 'fail' },
+      { name: 'p99', query: 'vector(0.1)', condition: { operator: '<=', threshold: 0.3 }, onNoData: 'pass' },
+    ]);
+    expect(production.policy.gateIntervalSeconds).toBe(10);
+    expect(production.policy.retention.idle).toEqual({ windowMinutes: 30, query: expect.stringContaining('nginx_ingress_controller_requests{namespace="{{namespace}}",service="{{service}}"}[{{window}}]') });
+    expect(production.prometheus).toEqual({ url: 'http://prometheus.monitoring:9090', timeoutSeconds: 10 });
+    expect(production.regions[1]!.prometheus).toEqual({ url: 'http://prometheus.us-east:9090', timeoutSeconds: 3 });
+  });
+
+  it('leaves gate-less environments without gates or idle checks', () => {
+    const production = findEnvironment(parse(minimal()), 'production')!;
+    expect(production.policy.gates).toEqual([]);
+    expect(production.policy.retention.idle).toBeUndefined();
   });
 });
 

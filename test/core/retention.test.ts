@@ -88,6 +88,40 @@ describe('planCleanup', () => {
   });
 });
 
+describe('drain-aware cleanup (retention.idle)', () => {
+  const idle = { ...retention, keep: 1, idle: { windowMinutes: 30, query: 'q' } };
+  // Live v3, rollback target v2; v1 beyond the newest and old enough by every other rule.
+  const states = [region('eu-west', 'v3', 'v2', [v('v1', 900, 800), v('v2', 500, 100), v('v3', 400)])];
+  const traffic = (v1: { requests: number } | { unknown: string } | undefined) =>
+    new Map([['eu-west', new Map([['v3', { requests: 5120 }], ['v2', { requests: 0 }], ...(v1 ? [['v1', v1] as const] : [])])]]);
+
+  it.each([
+    ['keeps a version that still had requests in the window', { requests: 12 }, 'keep', 'eu-west: keeping v1 (12 requests in the last 30 min: still serving sessions)'],
+    ['keeps a version whose traffic is unknown (Prometheus unreachable)', { unknown: 'Prometheus at http://p:9090 unreachable' }, 'keep', 'eu-west: keeping v1 (traffic unknown (Prometheus at http://p:9090 unreachable), so it may still serve sessions)'],
+    ['keeps a version whose traffic was not read', undefined, 'keep', 'eu-west: keeping v1 (traffic not read, so it may still serve sessions)'],
+    ['deletes a version with no requests in the window, saying so', { requests: 0 }, 'delete', 'beyond the 1 newest, last live 33 d ago, no requests in the last 30 min'],
+  ] as const)('%s', (_name, v1, verdict, text) => {
+    const plan = planOf(planCleanup(states, { app, environment: 'production' }, { retention: idle }, now, [], traffic(v1)));
+    if (verdict === 'keep') {
+      expect(plan.steps).toEqual([]);
+      expect(plan.notes).toContain(text);
+    } else {
+      expect(plan.steps).toMatchObject([{ kind: 'delete-version', version: 'v1', reason: text }]);
+    }
+  });
+
+  it('shows every version\'s recent traffic in the dry run', () => {
+    const plan = planOf(planCleanup(states, { app, environment: 'production' }, { retention: idle }, now, [], traffic({ requests: 0 })));
+    expect(plan.notes).toEqual(['eu-west: keeping v3 (live; 5120 requests in the last 30 min)', 'eu-west: keeping v2 (rollback target; no requests in the last 30 min)']);
+  });
+
+  it('without retention.idle, decides exactly as before whatever the traffic', () => {
+    const withTraffic = planOf(planCleanup(states, { app, environment: 'production' }, { retention: { ...retention, keep: 1 } }, now, [], traffic({ requests: 12 })));
+    expect(withTraffic).toEqual(planOf(planCleanup(states, { app, environment: 'production' }, { retention: { ...retention, keep: 1 } }, now, [])));
+    expect(brief(withTraffic)).toEqual(['eu-west delete v1']);
+  });
+});
+
 describe('formatDuration', () => {
   it.each([
     [0, '0 s'],

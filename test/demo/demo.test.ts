@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { prometheusForTests } from '../support/prometheus.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -42,5 +43,20 @@ describe('npm run demo', () => {
     const stdout = await demo('--socket-mode');
     expect(stdout).toContain('Socket Mode: a WebSocket opened through apps.connections.open');
     expectTheWholeStory(stdout);
+  }, 160_000);
+});
+
+const hasPrometheus = await prometheusForTests('test/demo/demo.test.ts (--metrics)');
+
+describe.skipIf(!hasPrometheus)('npm run demo -- --metrics', () => {
+  it('stops a bad build at its health gate in eu-west before us-east, and the cleanup dry run shows each version\'s traffic', async () => {
+    const stdout = await demo('--metrics');
+    expect(stdout).toMatch(/prometheus\s+http:\/\/127\.0\.0\.1:\d+ \(2\.\d+.*\) scrapes both ingresses' metrics/);
+    expectTheWholeStory(stdout);
+    expect(stdout).toMatch(/✓ \/release promote v3\s+rolled-back \(expected: rolled-back\)/);
+    expect(stdout).toMatch(/eu-west: health gate failed [\d.]+ s into the bake: gate error-ratio: [\d.]+ is not < 0\.01 \(query: /);
+    expect(stdout).not.toMatch(/us-east: switch the live selector v1 → v3 \d/);
+    for (const region of ['eu-west', 'us-east']) expect(stdout).toMatch(new RegExp(`${region}: keeping v2 \\(rollback target; \\d+ requests? in the last 15 s\\)`));
+    expect(stdout).toMatch(/v3, the bad build, answered \d+ requests with 500 in eu-west/);
   }, 160_000);
 });

@@ -15,6 +15,8 @@ import { createReleaseQueue } from '../../src/queue/release-queue.js';
 import { executeRelease } from '../../src/release/release.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.js';
 import { ClusterDirectory } from '../../src/wiring/release-environment.js';
+import type { RunningPrometheus } from '../../src/sandbox/prometheus.js';
+import { scrapeSandbox } from '../support/prometheus.js';
 import { deleteKeys, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
 import { RedisTripwireProxy, type Tripwires } from './redis-tripwire.js';
 
@@ -39,6 +41,8 @@ export interface WorldOptions {
   production?: Record<string, unknown>;
   /** More settings of the "batch" environment (created when this or `batchPolicy` is given). */
   batch?: Record<string, unknown>;
+  /** A real Prometheus scraping the sandbox's ingress metrics, as the production environment's `prometheus.url`. */
+  prometheus?: boolean;
 }
 
 /** A worker process, with every JSON line it printed. */
@@ -59,6 +63,7 @@ export class World {
   readonly workers: WorkerProcess[] = [];
   readonly events: ProgressRecord[] = [];
   sandbox!: Sandbox;
+  prometheus: RunningPrometheus | null = null;
   config!: Config;
   setupConfig!: Config;
   configPath!: string;
@@ -79,6 +84,7 @@ export class World {
       ...(this.options.batchPolicy || this.options.batch ? { extraNamespaces: ['batch'] } : {}),
       ...this.options.sandbox,
     });
+    if (this.options.prometheus) this.prometheus = await scrapeSandbox(this.sandbox);
     const document = this.document(true);
     this.configPath = path.join(dir, 'cutover.json');
     await writeFile(this.configPath, JSON.stringify(document, null, 2));
@@ -104,7 +110,8 @@ export class World {
     };
     const regions = (namespace: string) =>
       this.sandbox.regions.map((r) => ({ name: r.name, kubeconfig: this.sandbox.kubeconfigPath, context: r.name, namespace, liveUrl: r.ingressUrl }));
-    const environments: Record<string, unknown> = { production: { regions: regions('production'), policy, ...this.options.production } };
+    const prometheus = this.prometheus ? { prometheus: { url: this.prometheus.url, timeoutSeconds: 2 } } : {};
+    const environments: Record<string, unknown> = { production: { regions: regions('production'), policy, ...prometheus, ...this.options.production } };
     if (this.options.batchPolicy || this.options.batch) environments.batch = { regions: regions('batch'), policy: { ...policy, ...this.options.batchPolicy }, ...this.options.batch };
     const apps = Object.fromEntries(
       Object.entries(this.options.apps).map(([name, app]) => [
@@ -254,6 +261,7 @@ export class World {
     await Promise.all(this.workers.map((w) => w.exited));
     await this.queueEvents?.close().catch(() => undefined);
     await this.queue?.close().catch(() => undefined);
+    await this.prometheus?.stop();
     await this.sandbox?.stop();
     await deleteKeys(this.redis, this.prefix).catch(() => undefined);
     this.redis.disconnect();

@@ -66,6 +66,20 @@ describe('app contract of a sandbox pod', () => {
     expect((await get(`http://${named}:8080/ready`)).headers['x-version']).toBe('v1');
   });
 
+  it('answers the share of 500s its error-rate annotation says, spread evenly, with the version header; its health path never fails', async () => {
+    await installVersion(clients, 'flaky', 'v1', { replicas: 1, healthPath: '/healthz', errorRate: 0.05 });
+    const [ip] = await readyPodIPs(clients, 'flaky', 'v1');
+    const statuses: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const answer = await get(`http://${ip}:8080/v1/app.js`);
+      statuses.push(answer.status);
+      if (answer.status === 500) expect(answer.headers['x-app-version']).toBe('v1');
+    }
+    expect(statuses.filter((s) => s === 500)).toHaveLength(5);
+    expect(statuses.slice(0, 20).filter((s) => s === 500)).toHaveLength(1);
+    for (let i = 0; i < 40; i++) expect((await get(`http://${ip}:8080/healthz`)).status).toBe(200);
+  });
+
   it('never turns Ready when its app does not serve the readiness probe path (the probe gets a 404)', async () => {
     await installVersion(clients, 'broken', 'v1', { replicas: 1, healthPath: '/healthz', serves: '/{version}/*', neverReady: true });
     const pod = await eventually(async () => (await clients.core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/name=broken' })).items.find((p) => p.status?.podIP));

@@ -42,6 +42,8 @@ export interface VersionOptions {
   unreadyPods?: number;
   /** The readiness probe's path, as cutover's manifests set it from `healthPath`. */
   healthPath?: string;
+  /** `sandbox.cutover.dev/error-rate`: share of answers that are 500. */
+  errorRate?: number;
 }
 
 /** A version's Deployment as cutover installs it: pods labelled with app name and version. */
@@ -53,6 +55,7 @@ export function deployment(app: string, version: string, options: VersionOptions
   if (options.serves !== undefined) annotations['sandbox.cutover.dev/serves'] = options.serves;
   if (options.versionHeader !== undefined) annotations['sandbox.cutover.dev/version-header'] = options.versionHeader;
   if (options.unreadyPods !== undefined) annotations['sandbox.cutover.dev/unready-pods'] = String(options.unreadyPods);
+  if (options.errorRate !== undefined) annotations['sandbox.cutover.dev/error-rate'] = String(options.errorRate);
   const readinessProbe = options.healthPath ? { readinessProbe: { httpGet: { path: options.healthPath, port: 'http' } } } : {};
   return {
     apiVersion: 'apps/v1',

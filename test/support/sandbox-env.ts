@@ -26,6 +26,8 @@ export interface SandboxEnvOptions {
   prefix?: string;
   /** More fields for every app (e.g. `install`), or per app by name. */
   appFields?: Record<string, unknown> | ((app: string) => Record<string, unknown>);
+  /** The production environment's `prometheus.url` (health gates, drain-aware cleanup). */
+  prometheusUrl?: string;
 }
 
 /**
@@ -77,7 +79,12 @@ export function configYaml(sandbox: Sandbox, options: SandboxEnvOptions = {}): s
       ]),
     ),
     environments: {
-      production: { defaultFor: ['deploy', 'promote', 'rollback', 'cleanup', 'status', 'history', 'bootstrap'], regions, policy },
+      production: {
+        defaultFor: ['deploy', 'promote', 'rollback', 'cleanup', 'status', 'history', 'bootstrap'],
+        regions,
+        policy,
+        ...(options.prometheusUrl ? { prometheus: { url: options.prometheusUrl, timeoutSeconds: 2 } } : {}),
+      },
     },
   };
   // JSON is YAML: the loader reads it through the same path as a hand-written file.

@@ -13,10 +13,14 @@ import type { KubeObject } from '../store.js';
  *   `x-app-version`); empty: the app sends none.
  * - `sandbox.cutover.dev/version-header-on`: the paths whose answers carry it, same syntax
  *   (default: every path the app serves).
+ * - `sandbox.cutover.dev/error-rate`: the share (0 to 1) of the app's answers that are 500, spread
+ *   evenly (at 0.05, every 20th); its readiness probe path always answers 200, as an app whose
+ *   health check does not reach the failing code. Default 0.
  */
 export const servesAnnotation = 'sandbox.cutover.dev/serves';
 export const versionHeaderAnnotation = 'sandbox.cutover.dev/version-header';
 export const versionHeaderOnAnnotation = 'sandbox.cutover.dev/version-header-on';
+export const errorRateAnnotation = 'sandbox.cutover.dev/error-rate';
 
 export const defaultServes = '/{version}/*, {health}, /';
 export const defaultVersionHeader = 'x-app-version';
@@ -28,6 +32,8 @@ export interface AppContract {
   serves(path: string): boolean;
   /** Header name and value for an answer on `path`, or undefined when the app sends none there. */
   versionHeaderFor(path: string): [string, string] | undefined;
+  /** Share of the answers on served paths other than the health path that are 500 (0 to 1). */
+  errorRate: number;
 }
 
 interface Container {
@@ -45,11 +51,13 @@ export function appContractOf(pod: KubeObject): AppContract {
   const serves = pathMatcher(annotations[servesAnnotation] ?? defaultServes, version, healthPath);
   const headerName = (annotations[versionHeaderAnnotation] ?? defaultVersionHeader).trim().toLowerCase();
   const headerOn = annotations[versionHeaderOnAnnotation] !== undefined ? pathMatcher(annotations[versionHeaderOnAnnotation], version, healthPath) : serves;
+  const errorRate = Number(annotations[errorRateAnnotation] ?? 0);
   return {
     version,
     healthPath,
     serves,
     versionHeaderFor: (path) => (headerName && serves(path) && headerOn(path) ? [headerName, version] : undefined),
+    errorRate: Number.isFinite(errorRate) ? Math.min(1, Math.max(0, errorRate)) : 0,
   };
 }
 

@@ -22,6 +22,13 @@ export class PodServer {
   constructor(identity: PodServerIdentity) {
     const { contract } = identity;
     const prefix = `{"version":${JSON.stringify(contract.version)},"pod":${JSON.stringify(identity.pod)},"region":${JSON.stringify(identity.region)},"path":`;
+    // Answers that may fail (served, not the health path), counted so the errors are spread evenly.
+    let answered = 0;
+    const failsNext = (path: string): boolean => {
+      if (contract.errorRate <= 0 || path === contract.healthPath) return false;
+      answered += 1;
+      return Math.floor(answered * contract.errorRate) > Math.floor((answered - 1) * contract.errorRate);
+    };
     this.server = http.createServer((req, res) => {
       const url = req.url ?? '/';
       const query = url.indexOf('?');
@@ -29,6 +36,11 @@ export class PodServer {
       if (!contract.serves(path)) {
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(notFound), 'x-content-type-options': 'nosniff' });
         res.end(notFound);
+      } else if (failsNext(path)) {
+        const body = `${prefix}${JSON.stringify(url)},"error":"injected by sandbox.cutover.dev/error-rate"}`;
+        const header = contract.versionHeaderFor(path);
+        res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(header ? { [header[0]]: header[1] } : {}) });
+        res.end(body);
       } else {
         const body = `${prefix}${JSON.stringify(url)}}`;
         const header = contract.versionHeaderFor(path);
