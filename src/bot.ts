@@ -15,14 +15,17 @@ import { ClusterDirectory } from './wiring/release-environment.js';
 
 /**
  * The web process (`Procfile`: web): the Slack app. Socket Mode when SLACK_APP_TOKEN is set,
- * otherwise the HTTP receiver verifying SLACK_SIGNING_SECRET on PORT; /healthz either way.
+ * otherwise the HTTP receiver verifying SLACK_SIGNING_SECRET on PORT; the probes and metrics on
+ * their own port (web.metricsPort) either way.
  */
 
 export interface BotOptions {
   config: Config;
   clusters?: ClusterDirectory;
-  /** Default: PORT from the config's runtime settings. */
+  /** The Slack endpoint's port (HTTP mode). Default: PORT from the config's runtime settings. */
   port?: number;
+  /** /healthz, /readyz and /metrics. Default: web.metricsPort from the config (0: a free port). */
+  probesPort?: number;
   host?: string;
   log?: SlackLog;
   sweepIntervalMs?: number;
@@ -32,8 +35,10 @@ export interface BotOptions {
 
 export interface RunningBot {
   bot: SlackBot;
-  /** The port /healthz (and in HTTP mode /slack/events) listens on. */
+  /** HTTP mode: the port of /slack/events (the only path it serves). */
   port: number;
+  /** The port of /healthz, /readyz and /metrics: never the Slack endpoint's. */
+  probesPort: number;
   stop(): Promise<void>;
 }
 
@@ -62,12 +67,13 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       readiness,
       ...(options.log ? { log: options.log } : {}),
       ...(options.sweepIntervalMs !== undefined ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
-      healthPort: options.port ?? config.runtime.port,
+      ...(options.probesPort !== undefined ? { probesPort: options.probesPort } : {}),
     });
-    const { port } = await bot.start(options.port ?? config.runtime.port, options.host);
+    const { port, probesPort } = await bot.start(options.port ?? config.runtime.port, options.host);
     return {
       bot,
       port,
+      probesPort,
       async stop() {
         await bot.stop().catch(() => undefined);
         await closeRedis();
@@ -102,7 +108,8 @@ async function main(): Promise<void> {
     console.error(`cutover bot: cannot start: ${slackStartError(error)}`);
     process.exit(1);
   }
-  logger().info({ mode: running.bot.mode, port: running.port }, `cutover bot: ${running.bot.mode === 'socket' ? 'Socket Mode' : 'HTTP'}, /healthz, /readyz and /metrics on port ${running.port}`);
+  const slack = running.bot.mode === 'socket' ? 'Socket Mode' : `HTTP, /slack/events on port ${running.port}`;
+  logger().info({ mode: running.bot.mode, port: running.port, probesPort: running.probesPort }, `cutover bot: ${slack}; /healthz, /readyz and /metrics on port ${running.probesPort}`);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -21,6 +21,8 @@ export interface Config {
   redis: { prefix: string };
   /** Queue worker concurrency and lock/stall timings. */
   worker: WorkerConfig;
+  /** The web process: where its probes and metrics listen. */
+  web: { metricsPort: number };
   /** By app name, in file order. Look names up with `findApp`: user input must not reach Object.prototype. */
   apps: Record<string, AppConfig>;
   environments: Record<string, EnvironmentConfig>;
@@ -81,6 +83,7 @@ export function parseConfig(yamlText: string, env: NodeJS.ProcessEnv, sourcePath
     sourcePath,
     redis: data.redis,
     worker: data.worker,
+    web: data.web,
     apps: byName(Object.entries(data.apps).map(([name, app]) => ({ ...app, name }))),
     environments: byName(
       Object.entries(data.environments).map(([name, environment]) => ({

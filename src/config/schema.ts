@@ -370,6 +370,15 @@ export const workerSchema = z
 export const configSchema = z
   .strictObject({
     worker: workerSchema,
+    web: z
+      .strictObject({
+        /**
+         * Port of the web process's probes and metrics (GET /healthz, /readyz, /metrics), apart from
+         * the Slack endpoint on PORT, so they are never reachable where Slack's requests come in. 0: a free port.
+         */
+        metricsPort: z.int().min(0).max(65535).default(9091),
+      })
+      .prefault({}),
     redis: z
       .strictObject({
         /** Key prefix, so several installations can share one Redis; use a hash tag such as `{cutover}` on Redis Cluster. */

@@ -164,6 +164,8 @@ function demoConfig(sandbox: Sandbox, prefix: string, prometheusUrl: string | nu
     : null;
   const config = {
     redis: { prefix },
+    // The bot's probes on a free port, beside whatever else runs on this machine.
+    web: { metricsPort: 0 },
     apps: {
       shop: {
         image: 'registry.example.com/shop:{version}',

@@ -19,25 +19,26 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+export type ProbeHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
 /**
- * A small HTTP server for a process that has no other (the worker): GET /metrics and GET /healthz
- * (200 while the process runs).
+ * A small HTTP server for probes and metrics, apart from any other port the process serves:
+ * GET (or HEAD) on the given paths, 404 elsewhere, 405 for other methods.
  */
-export async function startMetricsServer(registry: Registry, options: { port: number; host?: string }): Promise<MetricsServer> {
+export async function startProbeServer(routes: Record<string, ProbeHandler>, options: { port: number; host?: string | undefined }): Promise<MetricsServer> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
       return;
     }
-    if (path === '/metrics') return void serveMetrics(registry, res);
-    if (path === '/healthz') {
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-      res.end(JSON.stringify({ ok: true, uptimeSeconds: Math.round(process.uptime()) }));
-      return;
-    }
+    const handler = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    if (handler) return handler(req, res);
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
   });
+  // Probes are small GETs: nothing may hold a connection open for long.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -53,4 +54,18 @@ export async function startMetricsServer(registry: Registry, options: { port: nu
         server.close(() => resolve());
       }),
   };
+}
+
+/** The worker's probe server: GET /metrics and GET /healthz (200 while the process runs). */
+export function startMetricsServer(registry: Registry, options: { port: number; host?: string }): Promise<MetricsServer> {
+  return startProbeServer(
+    {
+      '/metrics': (_req, res) => void serveMetrics(registry, res),
+      '/healthz': (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        res.end(JSON.stringify({ ok: true, uptimeSeconds: Math.round(process.uptime()) }));
+      },
+    },
+    options,
+  );
 }

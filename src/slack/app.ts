@@ -1,10 +1,10 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, LogLevel, type Logger, type RespondArguments } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, type Logger, type RespondArguments } from '@slack/bolt';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config, LogLevel as ConfigLogLevel } from '../config/index.js';
-import { serveMetrics } from '../observability/http.js';
+import { serveMetrics, startProbeServer, type MetricsServer } from '../observability/http.js';
 import { logger, withRequestContext } from '../observability/log.js';
 import { webRegistry } from '../observability/metrics.js';
 import { createReadiness, type ReadinessReport } from '../observability/readiness.js';
@@ -35,7 +35,7 @@ export interface SlackAppOptions {
   /** Default: from config.runtime (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, SLACK_API_URL). */
   botToken?: string;
   signingSecret?: string;
-  /** Set: Socket Mode; the HTTP server then serves only /healthz. */
+  /** Set: Socket Mode (no inbound Slack endpoint). */
   appToken?: string | null;
   slackApiUrl?: string | null;
   log?: SlackLog;
@@ -43,8 +43,8 @@ export interface SlackAppOptions {
   /** How often approvals are swept (expiry, and approved ones whose enqueue was interrupted); default 5 s. 0: never (call sweep()). */
   sweepIntervalMs?: number;
   usergroupTtlMs?: number;
-  /** Socket Mode only: the port of the /healthz server; default PORT from config. */
-  healthPort?: number;
+  /** Port of /healthz, /readyz and /metrics, never the Slack endpoint's; default config web.metricsPort (0: a free port). */
+  probesPort?: number;
   /**
    * What /readyz answers; the entry point adds each region's API. Default: Redis answers PING.
    * Cached by the caller (see createReadiness).
@@ -56,8 +56,11 @@ export interface SlackBot {
   app: App;
   services: SlackServices;
   mode: 'http' | 'socket';
-  /** HTTP mode: listen on `port` (0: a free one) for /slack/events and /healthz. Socket Mode: connect; /healthz on `healthPort`. */
-  start(port: number, host?: string): Promise<{ port: number }>;
+  /**
+   * HTTP mode: listen on `port` (0: a free one) for /slack/events only. Socket Mode: connect
+   * (`port` is not used). Either way /healthz, /readyz and /metrics on their own port.
+   */
+  start(port: number, host?: string): Promise<{ port: number; probesPort: number }>;
   stop(): Promise<void>;
   /** Expire due approvals and complete interrupted enqueues now. */
   sweep(): Promise<SweepResult>;
@@ -94,17 +97,12 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
     );
   };
   const metrics = (_req: IncomingMessage, res: ServerResponse) => void serveMetrics(webRegistry, res);
-  const customRoutes = [
-    { path: '/healthz', method: ['GET'], handler: healthz },
-    { path: '/readyz', method: ['GET'], handler: readyz },
-    { path: '/metrics', method: ['GET'], handler: metrics },
-  ];
+  const probeRoutes = { '/healthz': healthz, '/readyz': readyz, '/metrics': metrics };
 
   const app = new App({
     token: botToken,
     // Bolt hands clientOptions (the API URL) to the Socket Mode receiver too, for apps.connections.open.
-    ...(appToken ? { appToken, socketMode: true, installerOptions: { port: options.healthPort ?? config.runtime.port } } : { signingSecret: signingSecret ?? '' }),
-    customRoutes,
+    ...(appToken ? { appToken, socketMode: true } : { receiver: httpReceiver(signingSecret ?? '') }),
     clientOptions: slackApiUrl ? { slackApiUrl } : {},
     logger: boltLogger(),
     logLevel: boltLogLevel(config.runtime.logLevel),
@@ -174,6 +172,7 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
   });
 
   let sweeper: NodeJS.Timeout | undefined;
+  let probes: MetricsServer | undefined;
   const sweep = () => sweepApprovals(services);
 
   return {
@@ -189,16 +188,18 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
         sweeper = setInterval(() => void sweep().catch((error: unknown) => log.warn(`approval sweep: ${errorText(error)}`)), sweepEvery);
         sweeper.unref();
       }
+      probes = await startProbeServer(probeRoutes, { port: options.probesPort ?? config.web.metricsPort, host });
       if (mode === 'socket') {
         await app.start();
-        return { port: socketHealthPort(app) ?? port };
+        return { port: probes.port, probesPort: probes.port };
       }
-      const server = (await app.start({ port, ...(host ? { host } : {}) })) as Server;
-      return { port: (server.address() as AddressInfo).port };
+      const server = (await app.start({ port, ...(host ? { host } : {}) }, slackServerLimits)) as Server;
+      return { port: (server.address() as AddressInfo).port, probesPort: probes.port };
     },
     async stop() {
       clearInterval(sweeper);
       await app.stop();
+      await probes?.close();
     },
     sweep,
   };
@@ -242,11 +243,6 @@ function logText(value: unknown): string {
   }
 }
 
-function socketHealthPort(app: App): number | undefined {
-  const receiver = (app as unknown as { receiver?: { httpServer?: Server } }).receiver;
-  const address = receiver?.httpServer?.address();
-  return address && typeof address === 'object' ? address.port : undefined;
-}
 
 function boltLogLevel(level: ConfigLogLevel): LogLevel {
   switch (level) {
@@ -260,4 +256,19 @@ function boltLogLevel(level: ConfigLogLevel): LogLevel {
     default:
       return LogLevel.ERROR;
   }
+}
+
+/**
+ * Slack's payloads are small (a slash command or an interaction is a few KB): 256 KB is ample. Bolt
+ * buffers up to 4 MB per request before it checks the signature, so an unauthenticated caller could
+ * hold 4 MB per connection; raw-body refuses a larger declared or streamed body with 413 at once.
+ */
+export const slackBodyLimitBytes = 256 * 1024;
+
+/** Short header and request timeouts: a slow or stalled sender cannot hold a connection (and its buffer) open. */
+// Node enforces the two timeouts when it checks its connections (every 30 s by default): every second here.
+const slackServerLimits = { headersTimeout: 5_000, requestTimeout: 10_000, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024, connectionsCheckingInterval: 1_000 };
+
+function httpReceiver(signingSecret: string): HTTPReceiver {
+  return new HTTPReceiver({ signingSecret, bodyLimit: slackBodyLimitBytes, logger: boltLogger() });
 }

@@ -88,7 +88,13 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
     return done('answered');
   }
   if (parsed.action === 'history') {
-    await say(await history(services, parsed));
+    const bound = parsed.app ? findApp(config, parsed.app) : undefined;
+    const refused = bound ? readRefusal(bound, input.channelId) : null;
+    if (refused) {
+      await say(refusalMessage(refused));
+      return done('refused');
+    }
+    await say(await history(services, parsed, (app) => { const found = findApp(config, app); return found === undefined || readRefusal(found, input.channelId) === null; }));
     return done('answered');
   }
 
@@ -105,6 +111,11 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
   }
 
   if (parsed.action === 'status') {
+    const refused = readRefusal(app, input.channelId);
+    if (refused) {
+      await say(refusalMessage(refused));
+      return done('refused');
+    }
     try {
       const states = await services.reader.status(app.name, environment.name);
       await say(statusMessage(states, app.name, environment.name));
@@ -275,10 +286,10 @@ async function enqueue(services: SlackServices, kind: Action, base: EnqueueBase,
   }
 }
 
-async function history(services: SlackServices, command: HistoryCommand): Promise<SlackMessage> {
+async function history(services: SlackServices, command: HistoryCommand, readable: (app: string) => boolean): Promise<SlackMessage> {
   try {
-    const entries = await readAudit(services.redis, services.prefix, { count: command.environment ? historyCount * 5 : historyCount, ...(command.app ? { app: command.app } : {}) });
-    const shown = entries.filter((e) => command.environment === null || e.environment === command.environment).slice(0, historyCount);
+    const entries = await readAudit(services.redis, services.prefix, { count: command.environment || !command.app ? historyCount * 5 : historyCount, ...(command.app ? { app: command.app } : {}) });
+    const shown = entries.filter((e) => (command.environment === null || e.environment === command.environment) && readable(e.app)).slice(0, historyCount);
     return historyMessage(shown, { app: command.app, environment: command.environment });
   } catch (error) {
     return errorMessage(`could not read the history: ${errorText(error)}`);
@@ -301,6 +312,15 @@ function appEnvironmentRefusal(app: AppConfig, environment: EnvironmentConfig, c
   if (app.environments === undefined || app.environments.includes(environment.name)) return null;
   const allowed = app.environments.filter((e) => Object.hasOwn(config.environments, e));
   return `${app.name} is not released to ${environment.name}; its environments are ${allowed.join(', ')}`;
+}
+
+/**
+ * What an app's releases look like is told where the app is released from: an app bound to
+ * channels answers `status` and `history` there only (an app bound to none, anywhere).
+ */
+function readRefusal(app: AppConfig, channel: string): string | null {
+  if (app.slack.channels.length === 0 || app.slack.channels.includes(channel)) return null;
+  return `${app.name} is released from ${app.slack.channels.map((c) => `<#${c}>`).join(', ')}: ask about it there. Nothing was shown`;
 }
 
 /** With no requesters listed, anyone may ask, but only in the channels the app is bound to (if it has any). */

@@ -154,11 +154,13 @@ describe('deploy/ manifests', () => {
     for (const c of [web, worker]) expect((c.env ?? []).filter((e) => secretNames.test(e.name) && e.value !== undefined)).toEqual([]);
   });
 
-  it('probe the web process on /readyz and /healthz, the port its Service targets', () => {
+  it('probe the web process on /readyz and /healthz on its probes port, which the Service (the Slack endpoint) does not expose', () => {
     const c = container(find<V1Deployment>(objects, 'Deployment', 'cutover-web'));
     const port = c.ports!.find((p) => p.name === 'http')!;
-    expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
-    expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    const probes = c.ports!.find((p) => p.name === 'probes')!;
+    expect(probes.containerPort).toBe(9091);
+    expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'probes' });
+    expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'probes' });
     expect(c.env!.find((e) => e.name === 'PORT')?.value).toBe(String(port.containerPort));
     const service = find<V1Service>(objects, 'Service', 'cutover-web');
     expect(service.spec?.ports?.[0]?.targetPort).toBe('http');

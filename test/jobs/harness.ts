@@ -128,7 +128,7 @@ export class World {
         },
       ]),
     );
-    return { redis: { prefix: this.prefix }, worker: { concurrency: 2, ...this.options.worker }, apps, environments };
+    return { redis: { prefix: this.prefix }, web: { metricsPort: 0 }, worker: { concurrency: 2, ...this.options.worker }, apps, environments };
   }
 
   /** Run a release in the test process (setup), without the queue or the workers' pod annotations. */

@@ -36,8 +36,8 @@ beforeAll(async () => {
     expect((await executeRelease({ action, app, version: 'v1', actor: 'setup' }, env, { reporter: { report: () => undefined } })).outcome).toBe('succeeded');
   }
   bot = await startBot({ config, clusters: world.clusters, port: 0, host: '127.0.0.1', sweepIntervalMs: 0, readinessCacheMs: 0, log: { info: () => undefined, warn: () => undefined, error: () => undefined } });
-  base = `http://127.0.0.1:${bot.port}`;
-  driver = createSlackDriver({ botUrl: `${base}/slack/events`, signingSecret: SIGNING_SECRET, standIn });
+  base = `http://127.0.0.1:${bot.probesPort}`;
+  driver = createSlackDriver({ botUrl: `http://127.0.0.1:${bot.port}/slack/events`, signingSecret: SIGNING_SECRET, standIn });
   redis = testRedis();
 }, 30_000);
 

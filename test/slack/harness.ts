@@ -21,6 +21,7 @@ export function slackConfig(prefix: string, extra: { expiresMinutes?: number; au
   const region = (name: string, port: number) => ({ name, namespace: 'production', liveUrl: `http://127.0.0.1:${port}` });
   const config = {
     redis: { prefix },
+    web: { metricsPort: 0 },
     apps: {
       // Apps sharing a namespace need routes of their own.
       shop: { image: 'registry.example.com/shop:{version}', hosts: ['shop.example.com'] },
@@ -101,6 +102,8 @@ export interface World {
   driver: SlackDriver;
   bot: SlackBot;
   botUrl: string;
+  /** Where /healthz, /readyz and /metrics answer: not the Slack endpoint's port. */
+  probesUrl: string;
   clusters: FakeClusters;
   redis: Redis;
   queue: Queue;
@@ -142,14 +145,16 @@ export async function startWorld(
     sweepIntervalMs: 0,
     ...(options.usergroupTtlMs !== undefined ? { usergroupTtlMs: options.usergroupTtlMs } : {}),
   });
-  const { port } = await bot.start(0, '127.0.0.1');
+  const { port, probesPort } = await bot.start(0, '127.0.0.1');
   const botUrl = `http://127.0.0.1:${port}`;
+  const probesUrl = `http://127.0.0.1:${probesPort}`;
   const driver = createSlackDriver({ botUrl: `${botUrl}/slack/events`, signingSecret: SIGNING_SECRET, standIn });
   return {
     standIn,
     driver,
     bot,
     botUrl,
+    probesUrl,
     clusters,
     redis,
     queue,

@@ -43,7 +43,7 @@ async function audit(kind: string) {
 
 describe('/release over signed HTTP, against a real Bolt app', () => {
   it('serves /healthz with JSON', async () => {
-    const response = await fetch(`${world.botUrl}/healthz`);
+    const response = await fetch(`${world.probesUrl}/healthz`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ ok: true, mode: 'http' });
   });

@@ -142,7 +142,7 @@ describe('a release told through Slack, end to end', () => {
   });
 
   it('serves /healthz from the web process', async () => {
-    const response = await fetch(`http://127.0.0.1:${bot.port}/healthz`);
+    const response = await fetch(`http://127.0.0.1:${bot.probesPort}/healthz`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ ok: true, mode: 'http', redis: 'ready' });
   });

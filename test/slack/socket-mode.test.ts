@@ -34,11 +34,11 @@ beforeAll(async () => {
     botToken: standIn.botToken,
     appToken: standIn.appToken,
     slackApiUrl: standIn.apiUrl,
-    healthPort: 0,
+    probesPort: 0,
     log: { info: () => undefined, warn: () => undefined, error: (m) => console.error(m) },
     sweepIntervalMs: 0,
   });
-  ({ port: healthPort } = await bot.start(0, '127.0.0.1'));
+  ({ probesPort: healthPort } = await bot.start(0, '127.0.0.1'));
   driver = createSlackDriver({ standIn, socketMode: true });
 });
 afterAll(async () => {

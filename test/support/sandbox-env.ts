@@ -64,6 +64,8 @@ export function configYaml(sandbox: Sandbox, options: SandboxEnvOptions = {}): s
   }));
   const config = {
     redis: { prefix: options.prefix ?? 'cutover-test' },
+    // Probes on a free port: test files run side by side.
+    web: { metricsPort: 0 },
     apps: Object.fromEntries(
       apps.map((name) => [
         name,

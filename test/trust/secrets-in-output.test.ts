@@ -57,6 +57,8 @@ beforeAll(async () => {
   });
   // The API clients give up on an unreachable region quickly, so the failure path stays short.
   Object.assign(raw.environments.production.policy as Record<string, unknown>, { onRegionUnreachable: 'rollback' });
+  const probesPort = await closedPort();
+  (raw as Record<string, unknown>).web = { metricsPort: probesPort };
   const configPath = path.join(world.dir, 'secrets.json');
   await writeFile(configPath, JSON.stringify(raw));
   const env = { SLACK_BOT_TOKEN: secrets.SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET: secrets.SLACK_SIGNING_SECRET, REDIS_URL: redis.url, SLACK_API_URL: standIn.apiUrl, CUTOVER_CONFIG: configPath, LOG_LEVEL: 'debug' };
@@ -71,7 +73,7 @@ beforeAll(async () => {
   botPort = await closedPort();
   start('bot', [...entryPoints.bot], { ...env, PORT: String(botPort) });
   const worker = start('worker', [...entryPoints.worker, '--config', configPath], env);
-  await eventually(async () => (await fetch(`http://127.0.0.1:${botPort}/healthz`).catch(() => null))?.ok, 'the bot to listen', 20_000);
+  await eventually(async () => (await fetch(`http://127.0.0.1:${probesPort}/healthz`).catch(() => null))?.ok, 'the bot to listen', 20_000);
   await eventually(async () => /ready/i.test(worker.output.join('')), `the worker to start:\n${worker.output.join('')}`, 20_000);
   driver = createSlackDriver({ botUrl: `http://127.0.0.1:${botPort}/slack/events`, signingSecret: secrets.SLACK_SIGNING_SECRET, standIn });
 }, 60_000);

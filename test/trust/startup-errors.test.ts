@@ -32,6 +32,7 @@ const cases: Case[] = [];
 function config(region: { kubeconfig: string; context: string; namespace?: string }): string {
   return JSON.stringify({
     redis: { prefix },
+    web: { metricsPort: 0 },
     apps: { shop: { image: 'registry.example.com/shop:{version}' } },
     environments: {
       production: {
