@@ -46,6 +46,7 @@ describe('cutover CLI', () => {
     [['promote', 'shop', 'v1', '--env', 'prod'], /unknown environment "prod".*production/],
     [['launch', 'shop'], /unknown command "launch"/],
     [['status', 'shop', '--bogus'], /Unknown option '--bogus'/],
+    [['deploy', 'shop', 'api'], /"api" is not a version of shop: its versions match \^v\?\[0-9\]/],
     [['cleanup', 'shop'], /cleanup deletes versions, so it runs through the queue, under the same leases and in-use marks as every worker: run it with --queue/],
   ])('refuses %j with exit 2 and a clear message', async (argv, message) => {
     const result = await cli(...argv);
