@@ -4,6 +4,10 @@
  * test/bench/results/latest.json with the machine they ran on, compares with the previous
  * latest.json, and prints the combined JSON as its last line. A script not (yet) in package.json
  * is skipped with a line saying so. Exit code 1 when a script failed or printed no JSON.
+ *
+ * `npm run bench -- bench:drain check:crash` runs only the scripts named and keeps the other
+ * figures of the previous latest.json (each run records when it ran), so one figure can be
+ * measured again without the half hour of the whole set.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -11,12 +15,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['bench:sandbox', 'bench:sandbox-scale', 'bench:promote', 'bench:zero-downtime', 'bench:queue', 'bench:ack', 'bench:cli', 'check:faults'];
+const allBenches = ['bench:sandbox', 'bench:sandbox-scale', 'bench:promote', 'bench:zero-downtime', 'bench:queue', 'bench:ack', 'bench:cli', 'bench:drain', 'check:faults', 'check:crash'];
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const resultsPath = path.join(root, 'test/bench/results/latest.json');
 
 interface Run {
   status: 'ok' | 'failed' | 'skipped';
+  ran_at?: string;
   exit_code: number | null;
   seconds: number;
   note?: string;
@@ -69,7 +74,9 @@ function numbers(value: unknown, prefix = ''): Map<string, number> {
 
 function compare(previous: Combined, current: Combined): string[] {
   const lines = [`comparison with the previous run (${previous.date}, node ${previous.node}, ${previous.cores} cores):`];
-  for (const [name, result] of Object.entries(current.results)) {
+  for (const name of benches) {
+    const result = current.results[name];
+    if (result === undefined) continue;
     const before = numbers(previous.results[name]);
     if (before.size === 0) {
       lines.push(`  ${name}: no previous figures`);
@@ -87,6 +94,17 @@ function compare(previous: Combined, current: Combined): string[] {
   return lines;
 }
 
+const asked = process.argv.slice(2);
+const unknown = asked.filter((name) => !allBenches.includes(name));
+if (unknown.length > 0) {
+  console.error(`not a benchmark of npm run bench: ${unknown.join(', ')} (known: ${allBenches.join(', ')})`);
+  process.exit(2);
+}
+const benches = asked.length > 0 ? asked : allBenches;
+const previous = await readFile(resultsPath, 'utf8').then(
+  (text) => JSON.parse(text) as Combined,
+  () => null,
+);
 const packageJson = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
 const scripts = packageJson.scripts ?? {};
 const combined: Combined = {
@@ -96,8 +114,9 @@ const combined: Combined = {
   cores: os.availableParallelism(),
   cpu: os.cpus()[0]?.model ?? 'unknown',
   memory_gb: Math.round(os.totalmem() / 1e8) / 10,
-  runs: {},
-  results: {},
+  // A partial run keeps what it did not measure again.
+  runs: asked.length > 0 && previous ? { ...previous.runs } : {},
+  results: asked.length > 0 && previous ? { ...previous.results } : {},
 };
 
 for (const name of benches) {
@@ -112,15 +131,11 @@ for (const name of benches) {
   const seconds = Math.round((performance.now() - started) / 100) / 10;
   const result = lastJsonLine(stdout);
   const ok = code === 0 && result !== undefined;
-  combined.runs[name] = { status: ok ? 'ok' : 'failed', exit_code: code, seconds, ...(result === undefined ? { note: 'no JSON on the last line' } : {}) };
+  combined.runs[name] = { status: ok ? 'ok' : 'failed', ran_at: new Date().toISOString(), exit_code: code, seconds, ...(result === undefined ? { note: 'no JSON on the last line' } : {}) };
   if (result !== undefined) combined.results[name] = result;
   console.log(`== ${name}: ${ok ? 'ok' : 'FAILED'} (exit ${code}, ${seconds} s)`);
 }
 
-const previous = await readFile(resultsPath, 'utf8').then(
-  (text) => JSON.parse(text) as Combined,
-  () => null,
-);
 console.log('');
 if (previous) for (const line of compare(previous, combined)) console.log(line);
 else console.log(`no previous ${path.relative(root, resultsPath)} to compare with`);
