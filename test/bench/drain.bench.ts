@@ -14,7 +14,7 @@
 import { findApp, findEnvironment, parseConfig, type Config } from '../../src/config/index.js';
 import type { ReleaseResult } from '../../src/core/events.js';
 import type { Action } from '../../src/core/plan.js';
-import { executeRelease, observeEnvironment } from '../../src/release/release.js';
+import { executeRelease, observeEnvironment, observeTraffic } from '../../src/release/release.js';
 import { prometheusUnavailable, startPrometheus } from '../../src/sandbox/prometheus.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
 import { ClusterDirectory } from '../../src/wiring/release-environment.js';
@@ -59,6 +59,21 @@ async function runRow(config: Config, appName: string, environment: string, sand
   }
   const sessions = startPinnedSessions({ ingressUrls: sandbox.regions.map((r) => r.ingressUrl), version: 'v1', host: `${appName}.example.com`, concurrency, pauseMs: 0 });
   const started = performance.now();
+  // The hazard is a cleanup while sessions are in use: let them run until Prometheus has scraped
+  // their requests in both regions (read through the drain environment, for both rows alike).
+  // Without this the first cleanup can run before any scrape saw them, and both rows measure that race.
+  const { env: metricsEnv } = clusters.environment(findEnvironment(config, 'drain')!, findApp(config, appName)!);
+  const seenBy = performance.now() + 15_000;
+  for (;;) {
+    const traffic = await observeTraffic(metricsEnv, app, await observeEnvironment(metricsEnv, app));
+    const seen = [...(traffic?.values() ?? [])].every((versions) => {
+      const v1 = versions.get('v1');
+      return v1 !== undefined && 'requests' in v1 && v1.requests > 0;
+    });
+    if (seen) break;
+    if (performance.now() > seenBy) throw new Error(`${appName}: Prometheus saw no request of the pinned sessions within 15 s; is the ingress scraped?`);
+    await sleep(250);
+  }
   let sessionsStoppedAt: number | null = null;
   let deletedAt: number | null = null;
   let cleanups = 0;
