@@ -143,6 +143,7 @@ async function runRow(row: RowName, w: HazardWorld, load: Load): Promise<{ cutov
         const kept = await w.installedEverywhere('v1');
         return { outcome: promoted.outcome, cleanup: cleanup.outcome, v1_kept: kept };
       });
+      await w.ensureInstalled('v1');
       await w.resetTo('v1');
       const seed = await measure(load, async () => {
         await seedSwitch(w.seed, regions, 'v2');
@@ -271,6 +272,8 @@ async function main(): Promise<number> {
       if (row === 'd' && r.cutover.split) problems.push('d: cutover left the regions split');
       if (row === 'd' && !r.seed.split) problems.push('d: the seed job left no split: the hazard did not happen');
       if (row !== 'steady' && row !== 'd' && r.seed.failed === 0) problems.push(`${row}: the seed job failed no request: the measurement is blind`);
+      if (row === 'c' && !r.cutover.v1_kept) problems.push("c: cutover's cleanup deleted the rollback target");
+      if (row === 'e' && !r.cutover.v1_kept_while_used) problems.push("e: cutover's cleanup deleted a version its sessions still used");
       if (row === 'e' && r.cutover.v1_deleted_after_sessions_ms === null) problems.push('e: cutover never deleted v1 after its sessions stopped');
     }
 
