@@ -1,4 +1,6 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import type http from 'node:http';
+import { KubeConfig, type Cluster } from '@kubernetes/client-node';
 import { addSecretValues } from '../observability/log.js';
 import { KubeError } from './errors.js';
 
@@ -39,5 +41,33 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
   if (!source.path && cluster.server.includes('undefined')) {
     throw new KubeError('kubeconfig', 'not running inside a Kubernetes cluster (no service host in the environment): give a kubeconfig path');
   }
+  keepConnectionsWarm(kubeconfig);
   return kubeconfig;
+}
+
+type AgentFactory = (cluster: Cluster | null, options: Record<string, unknown>) => http.Agent;
+const maxAgents = 16;
+
+/**
+ * client-node makes a new agent for every API call (KubeConfig.createAgent), so every call opened
+ * a new TCP and TLS connection: most of an observation's time on a nearby API server. Here the
+ * kubeconfig hands out one keep-alive agent per distinct setting (server, CA, client certificate,
+ * TLS options), so calls to a region reuse warm connections. Proxies keep client-node's own agents.
+ */
+function keepConnectionsWarm(kubeconfig: KubeConfig): void {
+  const target = kubeconfig as unknown as { createAgent: AgentFactory };
+  const create = target.createAgent.bind(kubeconfig);
+  const agents = new Map<string, http.Agent>();
+  target.createAgent = (cluster, options) => {
+    if (!cluster || cluster.proxyUrl) return create(cluster, options);
+    const key = createHash('sha256').update(JSON.stringify([cluster.server, options])).digest('base64url');
+    let agent = agents.get(key);
+    if (!agent) {
+      // Settings that change on every call (none known) would grow the map: those get client-node's own agents.
+      if (agents.size >= maxAgents) return create(cluster, options);
+      agent = create(cluster, { ...options, keepAlive: true });
+      agents.set(key, agent);
+    }
+    return agent;
+  };
 }

@@ -31,6 +31,8 @@ export interface ApiServerOptions {
 
 export interface ApiServer {
   url: string;
+  /** TCP connections accepted so far (each TLS handshake or plain HTTP connection is one). */
+  connectionsAccepted(): number;
   close(): Promise<void>;
 }
 
@@ -57,11 +59,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const url = new URL(req.url ?? '/', 'http://sandbox');
     handle(req, res, url).catch((error: unknown) => sendError(req, res, url, resources.fromStoreError(error)));
   };
-  const httpServer = createServer(onRequest);
-  const httpsServer = createHttpsServer(sandboxCertificate(), onRequest);
+  // Idle keep-alive connections stay open 90 s, as kube-apiserver's (Go's default IdleTimeout there), not Node's 5 s.
+  const keepAlive = { keepAliveTimeout: 90_000 };
+  const httpServer = createServer(keepAlive, onRequest);
+  const httpsServer = createHttpsServer({ ...sandboxCertificate(), ...keepAlive }, onRequest);
   const sockets = new Set<Socket>();
+  let accepted = 0;
   // One port, both protocols: a TLS handshake starts with 0x16, an HTTP request with a letter.
   const server = createNetServer((socket) => {
+    accepted += 1;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
@@ -196,6 +202,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   let closing: Promise<void> | undefined;
   return {
     url: `https://${serverAddress}`,
+    connectionsAccepted: () => accepted,
     close(): Promise<void> {
       closing ??= new Promise<void>((done) => {
         for (const end of [...context.watches]) end();

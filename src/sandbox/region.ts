@@ -38,6 +38,8 @@ export interface Region {
   store: Store;
   faults: Faults;
   kubelet: Kubelet;
+  /** TCP connections the region's API server accepted so far: how warm its clients keep them. */
+  apiConnectionsAccepted(): number;
   stop(): Promise<void>;
 }
 
@@ -85,6 +87,7 @@ export async function startRegion(options: RegionOptions): Promise<Region> {
     store,
     faults,
     kubelet: runtime.kubelet,
+    apiConnectionsAccepted: () => api.connectionsAccepted(),
     stop: async () => {
       await Promise.all([api.close(), runtime.stop()]);
     },

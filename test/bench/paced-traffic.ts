@@ -15,6 +15,12 @@ export interface PacedOptions {
   maxInFlight: number;
   /** Versions whose existing sessions request `/<version>/app.js` (every other request). */
   sessionVersions?: readonly string[];
+  /**
+   * Sessions follow what users saw: every other request is `/<v>/app.js`, v being the version `/`
+   * answered in that region `delayMs` earlier (a session opened then and now loads its assets), so
+   * a session fails when its version goes away or is not served. Until `/` answered there, `/`.
+   */
+  sessionsFollowLive?: { delayMs: number };
   /** Paths requested instead of `/` and the session paths (e.g. only `/`). */
   paths?: readonly string[];
   timeoutMs?: number;
@@ -71,6 +77,14 @@ export function startPacedTraffic(options: PacedOptions): PacedTraffic {
   let settled: (() => void) | null = null;
   const started = performance.now();
   let stoppedAt: number | null = null;
+  // Per region: the versions `/` answered, in order, as [time, version] when the version changed.
+  const liveSeen = new Map<string, { history: [number, string][]; last: string | null; atDelay: string | null }>(options.targets.map((t) => [t.region, { history: [], last: null, atDelay: null }]));
+  const sessionVersion = (region: string, now: number): string | null => {
+    const seen = liveSeen.get(region)!;
+    const cutoff = now - options.sessionsFollowLive!.delayMs;
+    while (seen.history.length > 0 && seen.history[0]![0] <= cutoff) seen.atDelay = seen.history.shift()![1];
+    return seen.atDelay;
+  };
 
   const send = (): void => {
     const target = options.targets[turn % options.targets.length]!;
@@ -78,8 +92,15 @@ export function startPacedTraffic(options: PacedOptions): PacedTraffic {
     const custom = options.paths;
     let path = '/';
     let pinned: string | undefined;
+    const follow = options.sessionsFollowLive && Math.floor(turn / options.targets.length) % 2 === 1;
     if (custom && custom.length > 0) path = custom[turn % custom.length]!;
-    else if (sessions.length > 0 && Math.floor(turn / options.targets.length) % 2 === 1) {
+    else if (follow) {
+      const version = sessionVersion(target.region, performance.now());
+      if (version !== null) {
+        pinned = version;
+        path = `/${version}/app.js`;
+      }
+    } else if (sessions.length > 0 && Math.floor(turn / options.targets.length) % 2 === 1) {
       pinned = sessions[Math.floor(turn / (2 * options.targets.length)) % sessions.length]!;
       path = `/${pinned}/app.js`;
     }
@@ -105,6 +126,13 @@ export function startPacedTraffic(options: PacedOptions): PacedTraffic {
         const seen = version ?? '(none)';
         counters.versions[seen] = (counters.versions[seen] ?? 0) + 1;
         if (pinned && seen !== pinned) counters.wrongVersion += 1;
+        if (path === '/' && version !== undefined) {
+          const live = liveSeen.get(target.region)!;
+          if (live.last !== version) {
+            live.last = version;
+            live.history.push([performance.now(), version]);
+          }
+        }
       }
       if (inFlight === 0) settled?.();
     };
@@ -164,14 +192,14 @@ export function startPacedTraffic(options: PacedOptions): PacedTraffic {
   };
 }
 
-type ChildMessage = { type: 'started' } | { type: 'stopped'; counters: PacedCounters };
+type ChildMessage = { type: 'started' } | { type: 'snapshot'; counters: PacedCounters } | { type: 'stopped'; counters: PacedCounters };
 
 /**
  * The same load from a child process: its own event loop, heap and GC on the second core, so a
  * pause in the process running the sandbox and the bot shows up as latency seen by users, instead
  * of silently delaying the schedule of the generator that shares its event loop.
  */
-export async function startPacedTrafficProcess(options: PacedOptions): Promise<{ stop(): Promise<PacedCounters> }> {
+export async function startPacedTrafficProcess(options: PacedOptions): Promise<{ counters(): Promise<PacedCounters>; stop(): Promise<PacedCounters> }> {
   // Inherits the tsx loader from this process's execArgv.
   const child = fork(new URL('./paced-traffic-child.ts', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = (type: ChildMessage['type']): Promise<ChildMessage> =>
@@ -196,6 +224,11 @@ export async function startPacedTrafficProcess(options: PacedOptions): Promise<{
   child.send({ type: 'start', options });
   await started;
   return {
+    counters: async () => {
+      const snapshot = next('snapshot');
+      child.send({ type: 'snapshot' });
+      return ((await snapshot) as Extract<ChildMessage, { type: 'snapshot' }>).counters;
+    },
     stop: async () => {
       const stopped = next('stopped');
       child.send({ type: 'stop' });
