@@ -4,6 +4,8 @@
  * test/bench/results/latest.json with the machine they ran on, compares with the previous
  * latest.json, and prints the combined JSON as its last line. A script not (yet) in package.json
  * is skipped with a line saying so. Exit code 1 when a script failed or printed no JSON.
+ * `npm run bench -- bench:soak bench:ack` runs only the named scripts and merges their figures into
+ * the existing latest.json, keeping the other scripts' figures from their last run.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -11,7 +13,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['bench:sandbox', 'bench:sandbox-scale', 'bench:promote', 'bench:zero-downtime', 'bench:queue', 'bench:ack', 'bench:cli', 'check:faults'];
+const allBenches = ['bench:sandbox', 'bench:sandbox-scale', 'bench:promote', 'bench:zero-downtime', 'bench:queue', 'bench:ack', 'bench:cli', 'bench:soak', 'check:faults'];
+const named = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const unknown = named.filter((n) => !allBenches.includes(n));
+if (unknown.length > 0) {
+  console.error(`unknown bench ${unknown.join(', ')}; known: ${allBenches.join(', ')}`);
+  process.exit(2);
+}
+const benches = named.length > 0 ? named : allBenches;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const resultsPath = path.join(root, 'test/bench/results/latest.json');
 
@@ -124,8 +133,10 @@ const previous = await readFile(resultsPath, 'utf8').then(
 console.log('');
 if (previous) for (const line of compare(previous, combined)) console.log(line);
 else console.log(`no previous ${path.relative(root, resultsPath)} to compare with`);
+// Only some benches run: the others keep their last figures.
+const written: Combined = named.length > 0 && previous ? { ...combined, runs: { ...previous.runs, ...combined.runs }, results: { ...previous.results, ...combined.results } } : combined;
 await mkdir(path.dirname(resultsPath), { recursive: true });
-await writeFile(resultsPath, `${JSON.stringify(combined, null, 2)}\n`);
+await writeFile(resultsPath, `${JSON.stringify(written, null, 2)}\n`);
 console.log(`written to ${path.relative(root, resultsPath)}`);
 const failed = Object.entries(combined.runs).filter(([, run]) => run.status === 'failed').map(([name]) => name);
 if (failed.length > 0) console.log(`FAILED: ${failed.join(', ')}`);
