@@ -29,6 +29,8 @@ interface Run {
   exit_code: number | null;
   seconds: number;
   note?: string;
+  /** When it ran, when latest.json mixes runs (`npm run bench -- <names>`). */
+  date?: string;
 }
 
 interface Combined {
@@ -134,7 +136,11 @@ console.log('');
 if (previous) for (const line of compare(previous, combined)) console.log(line);
 else console.log(`no previous ${path.relative(root, resultsPath)} to compare with`);
 // Only some benches run: the others keep their last figures.
-const written: Combined = named.length > 0 && previous ? { ...combined, runs: { ...previous.runs, ...combined.runs }, results: { ...previous.results, ...combined.results } } : combined;
+const dated = (runs: Record<string, Run>, date: string) => Object.fromEntries(Object.entries(runs).map(([name, run]) => [name, { date, ...run }]));
+const written: Combined =
+  named.length > 0 && previous
+    ? { ...combined, runs: { ...dated(previous.runs, previous.date), ...dated(combined.runs, combined.date) }, results: { ...previous.results, ...combined.results } }
+    : combined;
 await mkdir(path.dirname(resultsPath), { recursive: true });
 await writeFile(resultsPath, `${JSON.stringify(written, null, 2)}\n`);
 console.log(`written to ${path.relative(root, resultsPath)}`);
