@@ -29,7 +29,10 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 
 # Stage 3: the runtime image: compiled JavaScript and production dependencies, no sources.
 FROM node:24-bookworm-slim AS runtime
+# NODE_OPTIONS: the web process's heap cap (CMD runs the web process), the same as deploy/web.yaml's;
+# deploy/worker.yaml sets the worker's own. Sized by `npm run bench:soak` (docs/operating.md).
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-old-space-size=256 \
     CUTOVER_CONFIG=/etc/cutover/config/cutover.yaml \
     PORT=3000
 WORKDIR /app

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const allBenches = ['bench:sandbox', 'bench:sandbox-scale', 'bench:promote', 'bench:zero-downtime', 'bench:hazards', 'bench:e2e', 'bench:queue', 'bench:ack', 'bench:cli', 'bench:drain', 'check:faults', 'check:crash'];
+const allBenches = ['bench:sandbox', 'bench:sandbox-scale', 'bench:promote', 'bench:zero-downtime', 'bench:hazards', 'bench:e2e', 'bench:queue', 'bench:ack', 'bench:cli', 'bench:soak', 'bench:drain', 'check:faults', 'check:crash'];
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const resultsPath = path.join(root, 'test/bench/results/latest.json');
 
@@ -25,6 +25,8 @@ interface Run {
   exit_code: number | null;
   seconds: number;
   note?: string;
+  /** When it ran, when latest.json mixes runs (`npm run bench -- <names>`). */
+  date?: string;
 }
 
 interface Combined {
@@ -142,7 +144,7 @@ else console.log(`no previous ${path.relative(root, resultsPath)} to compare wit
 await mkdir(path.dirname(resultsPath), { recursive: true });
 await writeFile(resultsPath, `${JSON.stringify(combined, null, 2)}\n`);
 console.log(`written to ${path.relative(root, resultsPath)}`);
-const failed = Object.entries(combined.runs).filter(([, run]) => run.status === 'failed').map(([name]) => name);
+const failed = benches.filter((name) => combined.runs[name]?.status === 'failed');
 if (failed.length > 0) console.log(`FAILED: ${failed.join(', ')}`);
 console.log(JSON.stringify(combined));
 process.exitCode = failed.length > 0 ? 1 : 0;

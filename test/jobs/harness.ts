@@ -36,7 +36,7 @@ export interface WorldOptions {
   policy?: Record<string, unknown>;
   /** A second environment "batch" (namespace batch in every region) with this policy. */
   batchPolicy?: Record<string, unknown>;
-  worker?: { concurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number; maxStalledCount?: number };
+  worker?: { concurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number; maxStalledCount?: number; metricsPort?: number };
   /** More settings of the production environment, e.g. `protected` and `slack.approvals`. */
   production?: Record<string, unknown>;
   /** More settings of the "batch" environment (created when this or `batchPolicy` is given). */
