@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
@@ -8,7 +6,8 @@ import { loadKubeConfig } from '../../src/kube/load-kubeconfig.js';
 import { createQueueRunner } from '../../src/wiring/queue-runner.js';
 import { namespaceObjects, objectsOfVersion } from '../support/namespace-objects.js';
 import { liveSelectors, startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
-import { deleteKeys, eventually, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
+import { deleteKeys, testPrefix, testRedis } from '../queue/redis-fixture.js';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 /**
  * The example chart released through the CLI in both sandbox regions, as CI would: deploy (a
@@ -19,8 +18,7 @@ import { deleteKeys, eventually, redisUrl, testPrefix, testRedis } from '../queu
 
 const prefix = testPrefix();
 let world: SandboxEnv;
-let worker: ChildProcess | undefined;
-const workerOutput: string[] = [];
+let worker: WorkerProcess | undefined;
 
 beforeAll(async () => {
   const helm = await ensureHelm();
@@ -28,21 +26,11 @@ beforeAll(async () => {
     prefix,
     appFields: { install: { kind: 'helm', chart: 'examples/charts/shop', helmBinary: helm, values: { podAnnotations: { 'sandbox.cutover.dev/ready-after-ms': '100' } } } },
   });
-  worker = spawn(process.execPath, ['--import', 'tsx', 'jobs/worker.ts', '--config', world.configPath], {
-    env: { ...process.env, REDIS_URL: redisUrl, CUTOVER_CONFIG: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  worker.stdout!.on('data', (chunk: Buffer) => workerOutput.push(chunk.toString()));
-  worker.stderr!.on('data', (chunk: Buffer) => workerOutput.push(chunk.toString()));
-  await eventually(async () => workerOutput.join('').includes('"worker ready"'), `the worker to start:\n${workerOutput.join('')}`, 20_000);
+  worker = await startWorkerProcess(world.configPath);
 }, 120_000);
 
 afterAll(async () => {
-  if (worker && worker.exitCode === null) {
-    const exited = once(worker, 'exit');
-    worker.kill('SIGTERM');
-    await exited;
-  }
+  await worker?.stop();
   const redis = testRedis();
   await deleteKeys(redis, prefix);
   redis.disconnect();

@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
@@ -8,9 +6,10 @@ import { startBot, type RunningBot } from '../../src/bot.js';
 import { findApp, findEnvironment, parseConfig, type Config } from '../../src/config/index.js';
 import { executeRelease } from '../../src/release/release.js';
 import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
-import { deleteKeys, eventually, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
+import { deleteKeys, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
 import { configYaml, patchSelectorByHand, startSandboxEnv, type SandboxEnv, liveSelectors as liveSelectorsOf } from '../support/sandbox-env.js';
 import { askAsAlice, summaryInThread, ALICE, BOB, CAROL, CHANNEL, EVE, SIGNING_SECRET, textOf } from './harness.js';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 /**
  * The whole story through Slack: real Bolt over HTTP (src/bot.ts), real Redis, a real worker
@@ -22,8 +21,7 @@ let world: SandboxEnv;
 let standIn: SlackStandIn;
 let driver: SlackDriver;
 let bot: RunningBot;
-let worker: ChildProcess | undefined;
-const workerOutput: string[] = [];
+let worker: WorkerProcess | undefined;
 let redis: Redis;
 let config: Config;
 const prefix = testPrefix();
@@ -54,21 +52,11 @@ beforeAll(async () => {
   // A real worker process (Procfile `worker:`), posting into the threads with the bot token.
   const configPath = path.join(world.dir, 'slack-e2e.json');
   await writeFile(configPath, JSON.stringify(raw));
-  worker = spawn(process.execPath, ['--import', 'tsx', 'jobs/worker.ts', '--config', configPath], {
-    env: { ...process.env, REDIS_URL: redisUrl, CUTOVER_CONFIG: '', SLACK_BOT_TOKEN: standIn.botToken, SLACK_API_URL: standIn.apiUrl },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  worker.stdout!.on('data', (chunk: Buffer) => workerOutput.push(chunk.toString()));
-  worker.stderr!.on('data', (chunk: Buffer) => workerOutput.push(chunk.toString()));
-  await eventually(async () => workerOutput.join('').includes('"worker ready"'), `the worker to start:\n${workerOutput.join('')}`, 20_000);
+  worker = await startWorkerProcess(configPath, { SLACK_BOT_TOKEN: standIn.botToken, SLACK_API_URL: standIn.apiUrl });
 }, 60_000);
 
 afterAll(async () => {
-  if (worker && worker.exitCode === null) {
-    const exited = once(worker, 'exit');
-    worker.kill('SIGTERM');
-    await exited;
-  }
+  await worker?.stop();
   await bot?.stop();
   if (redis) {
     await deleteKeys(redis, prefix);

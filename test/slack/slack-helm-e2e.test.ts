@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -13,8 +11,9 @@ import { executeRelease } from '../../src/release/release.js';
 import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
 import { namespaceObjects, objectsOfVersion } from '../support/namespace-objects.js';
 import { configYaml, liveSelectors, startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
-import { deleteKeys, eventually, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
+import { deleteKeys, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
 import { askAsAlice, summaryInThread, BOB, CHANNEL, SIGNING_SECRET, textOf } from './harness.js';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 /**
  * The example Helm chart released through Slack: the real bot, a real worker process, the Slack
@@ -26,8 +25,7 @@ let world: SandboxEnv;
 let standIn: SlackStandIn;
 let driver: SlackDriver;
 let bot: RunningBot;
-let worker: ChildProcess | undefined;
-const workerOutput: string[] = [];
+let worker: WorkerProcess | undefined;
 let redis: Redis;
 let config: Config;
 const prefix = testPrefix();
@@ -60,21 +58,11 @@ beforeAll(async () => {
   redis = testRedis();
   const configPath = path.join(world.dir, 'slack-helm-e2e.json');
   await writeFile(configPath, JSON.stringify(raw));
-  worker = spawn(process.execPath, ['--import', 'tsx', 'jobs/worker.ts', '--config', configPath], {
-    env: { ...process.env, REDIS_URL: redisUrl, CUTOVER_CONFIG: '', SLACK_BOT_TOKEN: standIn.botToken, SLACK_API_URL: standIn.apiUrl },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  worker.stdout!.on('data', (chunk: Buffer) => workerOutput.push(chunk.toString()));
-  worker.stderr!.on('data', (chunk: Buffer) => workerOutput.push(chunk.toString()));
-  await eventually(async () => workerOutput.join('').includes('"worker ready"'), `the worker to start:\n${workerOutput.join('')}`, 20_000);
+  worker = await startWorkerProcess(configPath, { SLACK_BOT_TOKEN: standIn.botToken, SLACK_API_URL: standIn.apiUrl });
 }, 120_000);
 
 afterAll(async () => {
-  if (worker && worker.exitCode === null) {
-    const exited = once(worker, 'exit');
-    worker.kill('SIGTERM');
-    await exited;
-  }
+  await worker?.stop();
   await bot?.stop();
   if (redis) {
     await deleteKeys(redis, prefix);
