@@ -213,6 +213,8 @@ export class LeaseKeeper {
   private readonly controller = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private renewing = false;
+  /** When renewals started failing to reach Redis (null: the last one reached it). */
+  private unreachableSince: number | null = null;
   /** Until when the lease is certainly ours: start of the last successful renewal + TTL. */
   private heldUntil: number;
 
@@ -283,9 +285,14 @@ export class LeaseKeeper {
       } else {
         await this.loseWithReason();
       }
+      this.unreachableSince = null;
     } catch {
       // Redis unreachable: keep trying while the lease may still be ours.
-      if (Date.now() >= this.heldUntil) this.lose('expired', 'Redis unreachable for longer than the TTL');
+      this.unreachableSince ??= startedAt;
+      if (Date.now() >= this.heldUntil) {
+        const seconds = Math.round((Date.now() - this.unreachableSince) / 1000);
+        this.lose('expired', `Redis unreachable for ${seconds} s, longer than the lease's TTL: lease lost, the job resumes from its saved cursor`);
+      }
     } finally {
       this.renewing = false;
     }
