@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['bench:sandbox', 'bench:sandbox-scale', 'bench:promote', 'bench:zero-downtime', 'bench:queue', 'bench:ack', 'bench:cli', 'check:faults'];
+const benches = ['bench:sandbox', 'bench:sandbox-scale', 'bench:promote', 'bench:zero-downtime', 'bench:queue', 'bench:ack', 'bench:cli', 'check:faults', 'check:redis-outage'];
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const resultsPath = path.join(root, 'test/bench/results/latest.json');
 
