@@ -76,10 +76,10 @@ try {
     const finals = (await readAudit(world.redis, world.prefix, { count: 100, app: 'shop' })).filter((e) => e.requestId === jobId && e.kind !== 'started');
     const finished = lines.filter((l) => l.event === 'finished').length;
     duplicatedReports += Math.max(0, finals.length - 1) + Math.max(0, finished - 1);
-    const messages = worker!.lines.slice(before).map((l) => String(l.msg ?? ''));
+    const messages = worker!.lines.slice(before).map((l) => (typeof l.msg === 'string' ? l.msg : ''));
     if (messages.some((m) => /shutting down/.test(m))) problems.push(`${jobId}: a line says "shutting down" though nothing was`);
     console.log(`outage ${seconds} s (scaled to ${(outageMs / 1000).toFixed(1)} s) during ${jobId}: ${messages.filter((m) => /redis|lease|Missing lock/i.test(m)).slice(0, 4).join(' | ') || 'no Redis lines'}`);
-    if (process.env.OUTAGE_DEBUG) for (const l of worker!.lines.slice(before)) console.log(`  ${String(l.time)} ${String(l.level)} ${String(l.job ?? '')} ${String(l.msg)}`);
+    if (process.env.OUTAGE_DEBUG) for (const l of worker!.lines.slice(before)) console.log(`  ${String(l.time)} ${String(l.level)} ${typeof l.job === 'string' ? l.job : ''} ${String(l.msg)}`);
     target = target === 'v2' ? 'v1' : 'v2';
   }
   const unstructured = worker!.output.filter((line) => line.includes('Unhandled error event'));
