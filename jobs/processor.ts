@@ -8,7 +8,7 @@ import { processCleanup } from './cleanup.js';
 import { processDeploy } from './deploy.js';
 import { processPromote } from './promote.js';
 import { processRollback } from './rollback.js';
-import type { JobContext } from './run-release-job.js';
+import { completedEarlier, type JobContext } from './run-release-job.js';
 
 type JobProcessor = (job: Job, token: string | undefined, context: JobContext) => Promise<ReleaseResult>;
 
@@ -40,6 +40,7 @@ async function measured(job: Job, kind: JobKind, run: () => Promise<ReleaseResul
   logger().debug({ attempt: job.attemptsMade + 1 }, 'job picked up');
   try {
     const result = await run();
+    if (completedEarlier.has(result)) return result;
     jobsTotal.inc({ kind, outcome: result.outcome });
     observeRegionSwitches(result.regions);
     const level = result.outcome === 'succeeded' ? 'info' : 'warn';

@@ -96,6 +96,16 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
   const request: ReleaseRequest = { action: spec.kind, app, version, actor: payload.requestedBy };
   const reporter = new JobReporter(job, payload, context, version);
 
+  const earlier = await finishedEarlier(context, job);
+  if (earlier) {
+    // BullMQ runs a job again when its completion did not reach Redis (the lock was lost during an
+    // outage): the first run did the work, reported and audited; this one only completes the job.
+    await job.log('finished by an earlier run whose completion did not reach Redis: completing it, nothing runs again').catch(() => undefined);
+    logger().info({ outcome: earlier.outcome }, 'job already finished by an earlier run: completing it without running again');
+    completedEarlier.add(earlier);
+    return earlier;
+  }
+
   const superseded = await readSuperseded(redis, prefix, holder);
   if (superseded) {
     await releaseLeaseHeldBy(context, key, holder);
@@ -137,7 +147,8 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
     const cursor = readRunCursor(job.data);
     cursorAtFailure = cursor;
     if (!cursor && job.attemptsMade === 0 && job.processedOn) queueWaitSeconds.observe({ kind: spec.kind }, Math.max(0, job.processedOn - job.timestamp) / 1000);
-    await audit(context, payload, 'started', version, cursor ? `attempt ${job.attemptsMade + 1} by job ${holder}, after ${cursor.records.length} recorded steps` : `job ${holder}`);
+    // Every run that does work says so (a resumed run names the steps it found recorded); a run of a job an earlier run finished never gets here.
+    await appendAudit(redis, prefix, auditEntry(context, payload, 'started', version, cursor ? `attempt ${job.attemptsMade + 1} by job ${holder}, after ${cursor.records.length} recorded steps` : `job ${holder}`));
     let observed = await observeForAttempt(env, app, cursor);
     const newest = newestFence(observed);
     if (leaseRequest.kind !== 'deploy' && newest !== null && newest >= lease) {
@@ -210,6 +221,21 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
   }
 }
 
+/** Results this process answered without running (an earlier run finished the job): counted once, by that run. */
+export const completedEarlier = new WeakSet<ReleaseResult>();
+
+function resultKey(prefix: string, job: Job): string {
+  return `${prefix}:result:${job.id}:${job.timestamp}`;
+}
+
+/** The result of an earlier run of this very job that reported its end, if any. */
+async function finishedEarlier(context: JobContext, job: Job): Promise<ReleaseResult | null> {
+  const { redis, prefix } = context;
+  const result = await redis.get(resultKey(prefix, job));
+  if (result === null) return null;
+  return (await redis.get(`${prefix}:reported:${job.id}:${job.timestamp}`)) === 'reported' ? (JSON.parse(result) as ReleaseResult) : null;
+}
+
 /** Give back a lease this job still holds from an earlier attempt (it ends without running). */
 async function releaseLeaseHeldBy(context: JobContext, key: string, holder: string): Promise<void> {
   const held = await readLease(context.redis, key).catch(() => null);
@@ -264,6 +290,8 @@ class JobReporter implements Reporter {
       return;
     }
     await this.deliver(event);
+    // The result first: a run that finds 'reported' completes the job with it.
+    await redis.set(resultKey(prefix, this.job), JSON.stringify(event.result), 'EX', reportedTtlSeconds);
     await redis.set(marker, 'reported', 'EX', reportedTtlSeconds, 'XX');
   }
 
@@ -333,10 +361,6 @@ function failedResult(request: ReleaseRequest, env: ReleaseEnvironment, message:
 function isTransient(error: unknown): boolean | undefined {
   const flag = (error as { transient?: unknown } | null)?.transient;
   return typeof flag === 'boolean' ? flag : undefined;
-}
-
-async function audit(context: JobContext, payload: ReleasePayload, kind: AuditKind, version: string | null, detail?: string): Promise<void> {
-  await appendAudit(context.redis, context.prefix, auditEntry(context, payload, kind, version, detail));
 }
 
 function auditEntry(context: JobContext, payload: ReleasePayload, kind: AuditKind, version: string | null, detail?: string): AuditEntry {

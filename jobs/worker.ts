@@ -7,6 +7,7 @@ import { collectProcessMetrics, workerRegistry } from '../src/observability/metr
 import { createRedis, queueSettingsOf } from '../src/queue/connection.js';
 import { createReleaseQueue, createReleaseWorker } from '../src/queue/release-queue.js';
 import { syncCleanupSchedulers, type CleanupSchedule } from '../src/queue/scheduler.js';
+import { workerThreadDrainer } from '../src/slack/thread-outbox-drainer.js';
 import { workerThreadReporters } from '../src/slack/thread-reporter.js';
 import { ClusterDirectory } from '../src/wiring/release-environment.js';
 import { kubeconfigProblem, redisProblem } from '../src/wiring/preflight.js';
@@ -65,7 +66,10 @@ const redis = createRedis(config.runtime.redis, 'client');
 const queue = createReleaseQueue(settings);
 const shutdown = new AbortController();
 // The Slack memo and the approval store send only commands a cluster client has too; the memo's parameter type is still Redis.
-const slackThreads = workerThreadReporters(config, redis as Redis, { info: (m) => log('info', m), warn: (m) => log('warn', m), error: (m) => log('error', m) });
+const slackLog = { info: (m: string) => log('info', m), warn: (m: string) => log('warn', m), error: (m: string) => log('error', m) };
+// Jobs append their thread updates to Redis outboxes; this drainer delivers them, outside every release lease.
+const slackThreads = workerThreadReporters(config, redis as Redis, slackLog);
+const slackDrainer = workerThreadDrainer(config, redis as Redis, slackLog);
 const processor = createReleaseProcessor({
   redis,
   queue,
@@ -75,7 +79,7 @@ const processor = createReleaseProcessor({
   reporterFor: (job, payload) => {
     const lines = createLogReporter(job, payload);
     // Jobs asked for in Slack also report into their thread (when SLACK_BOT_TOKEN is set).
-    const thread = slackThreads?.(payload);
+    const thread = slackThreads?.(payload, { jobId: job.id ?? payload.requestId, attempt: job.attemptsMade });
     return thread ? { report: async (event) => void (await Promise.all([lines.report(event), thread.report(event)])) } : lines;
   },
   shutdown: shutdown.signal,
@@ -94,6 +98,7 @@ async function stop(signal: string): Promise<void> {
   log('info', `${signal}: taking no new jobs; letting the current steps finish`);
   shutdown.abort();
   await worker.close();
+  await slackDrainer?.stop();
   await metricsServer?.close();
   await queue.close().catch(() => undefined);
   await redis.quit().catch(() => undefined);
@@ -106,6 +111,7 @@ process.on('SIGINT', () => void stop('SIGINT'));
 const synced = await syncCleanupSchedulers(queue, cleanupSchedules(config));
 log('info', 'cleanup schedulers declared', { ...synced });
 await worker.waitUntilReady();
+slackDrainer?.start();
 if (config.worker.metricsPort !== null) {
   collectProcessMetrics(workerRegistry);
   metricsServer = await startMetricsServer(workerRegistry, { port: config.worker.metricsPort });

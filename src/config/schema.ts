@@ -364,6 +364,17 @@ export const workerSchema = z
     maxStalledCount: z.int().min(0).default(3),
     /** Port of the worker's own HTTP server (GET /metrics, /healthz); absent or null: none. 0: a free port. */
     metricsPort: z.int().min(0).max(65535).nullable().default(null),
+    /** How the worker delivers the Slack thread outboxes (never inside a release lease). */
+    slackOutbox: z
+      .strictObject({
+        /** Each Slack request gives up after this long (and is retried). */
+        requestTimeoutMs: z.int().min(100).default(10_000),
+        /** Deliveries of one thread message before it is dropped with an error line. */
+        maxAttempts: z.int().min(1).default(12),
+        /** Longest wait between two deliveries of one message (the backoff doubles from 500 ms up to this). */
+        maxBackoffMs: z.int().min(100).default(30_000),
+      })
+      .prefault({}),
   })
   .prefault({});
 

@@ -34,7 +34,8 @@ export function targetOf(settings: QueueSettings): RedisTarget {
 export type ConnectionRole = 'worker' | 'queue' | 'client';
 
 const roleOptions: Record<ConnectionRole, RedisOptions> = {
-  worker: { maxRetriesPerRequest: null, enableReadyCheck: true },
+  // Reconnect attempts at most 500 ms apart, so a worker answers within a second or two of Redis coming back.
+  worker: { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy: (times) => Math.min(100 * times, 500) },
   queue: {
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
@@ -45,7 +46,7 @@ const roleOptions: Record<ConnectionRole, RedisOptions> = {
     maxRetriesPerRequest: 2,
     connectTimeout: 2_000,
     commandTimeout: 3_000,
-    retryStrategy: (times) => Math.min(100 * 2 ** times, 2_000),
+    retryStrategy: (times) => Math.min(100 * 2 ** times, 500),
   },
 };
 

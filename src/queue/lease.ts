@@ -6,7 +6,8 @@ import type { RedisClient } from './connection.js';
  * its token is still current, so a worker that lost its lease (paused, partitioned, presumed
  * dead) stops instead of patching after another took over.
  *
- * The lease is a hash {holder, token, description} with a TTL; the counter is `<key>:fence`.
+ * The lease is a hash {holder, token, description} with a TTL; the counter is `<key>:fence` (see
+ * fenceTtlMs for how long it is kept).
  * Acquiring again as the same holder (a job retried after its worker died) takes a new token,
  * which fences off the earlier attempt if it is in fact still running.
  */
@@ -50,6 +51,7 @@ local token = redis.call('INCR', KEYS[2])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'token', token, 'description', ARGV[3], 'kind', ARGV[4], 'actor', ARGV[5], 'state', 'running')
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if ARGV[8] ~= '0' then redis.call('PEXPIRE', KEYS[2], ARGV[8]) end
 return {1, token}
 `;
 
@@ -79,7 +81,7 @@ return 0
 
 const raiseFenceScript = `
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') end
 return 1
 `;
 
@@ -99,10 +101,23 @@ end
 return 0
 `;
 
+/**
+ * How long a lease's fence counter outlives its last acquisition. An install lease exists per
+ * version ever deployed, so its counter expires a week after the version was last installed or
+ * cleaned up (any holder of one of its tokens lost its lease, TTL `lockTtlSeconds`, long before);
+ * a traffic lease's counter (one per app and environment) is kept: its tokens are written into the
+ * live Services, and a counter Redis lost is raised from them again (raiseFence). 0: no TTL.
+ */
+export function fenceTtlMs(key: string): number {
+  return key.includes(':lease:install:') ? installFenceTtlMs : 0;
+}
+
+const installFenceTtlMs = 7 * 24 * 60 * 60_000;
+
 /** Take the lease if it is free (or already ours); otherwise say who holds it and for how long. */
 export async function acquireLease(redis: RedisClient, key: string, holder: string, ttlMs: number, info: string | LeaseHolderInfo = ''): Promise<AcquireResult> {
   const { description = '', kind = '', actor = '' } = typeof info === 'string' ? { description: info } : info;
-  return acquireReply(await redis.eval(acquireScript, 2, key, `${key}:fence`, holder, Math.ceil(ttlMs), description, kind, actor));
+  return acquireReply(await redis.eval(acquireScript, 2, key, `${key}:fence`, holder, Math.ceil(ttlMs), description, kind, actor, '', '', fenceTtlMs(key)));
 }
 
 /**
@@ -112,7 +127,7 @@ export async function acquireLease(redis: RedisClient, key: string, holder: stri
  * new token.
  */
 export async function takeOverLease(redis: RedisClient, key: string, holder: string, ttlMs: number, info: LeaseHolderInfo, from: { holder: string; token: number }): Promise<AcquireResult> {
-  const reply = await redis.eval(takeOverScript, 2, key, `${key}:fence`, holder, Math.ceil(ttlMs), info.description ?? '', info.kind ?? '', info.actor ?? '', from.holder, String(from.token));
+  const reply = await redis.eval(takeOverScript, 2, key, `${key}:fence`, holder, Math.ceil(ttlMs), info.description ?? '', info.kind ?? '', info.actor ?? '', from.holder, String(from.token), fenceTtlMs(key));
   return acquireReply(reply);
 }
 
@@ -198,6 +213,8 @@ export class LeaseKeeper {
   private readonly controller = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private renewing = false;
+  /** When renewals started failing to reach Redis (null: the last one reached it). */
+  private unreachableSince: number | null = null;
   /** Until when the lease is certainly ours: start of the last successful renewal + TTL. */
   private heldUntil: number;
 
@@ -268,9 +285,14 @@ export class LeaseKeeper {
       } else {
         await this.loseWithReason();
       }
+      this.unreachableSince = null;
     } catch {
       // Redis unreachable: keep trying while the lease may still be ours.
-      if (Date.now() >= this.heldUntil) this.lose('expired', 'Redis unreachable for longer than the TTL');
+      this.unreachableSince ??= startedAt;
+      if (Date.now() >= this.heldUntil) {
+        const seconds = Math.round((Date.now() - this.unreachableSince) / 1000);
+        this.lose('expired', `Redis unreachable for ${seconds} s, longer than the lease's TTL: lease lost, the job resumes from its saved cursor`);
+      }
     } finally {
       this.renewing = false;
     }

@@ -12,6 +12,11 @@ export const workerTimings = {
   lockDuration: 30_000,
   stalledInterval: 15_000,
   maxStalledCount: 3,
+  /**
+   * How long the worker waits before fetching again after a Redis error (BullMQ's default is
+   * 15 s, which made a worker resume 8-18 s after Redis was back; issue 20).
+   */
+  runRetryDelay: 500,
 } as const;
 
 /** The producer side of the "releases" queue; it owns (and closes) its fail-fast connection. */

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const allBenches = ['bench:sandbox', 'bench:sandbox-scale', 'bench:promote', 'bench:zero-downtime', 'bench:hazards', 'bench:e2e', 'bench:queue', 'bench:ack', 'bench:cli', 'bench:soak', 'bench:drain', 'check:faults', 'check:crash'];
+const allBenches = ['bench:sandbox', 'bench:sandbox-scale', 'bench:promote', 'bench:zero-downtime', 'bench:hazards', 'bench:e2e', 'bench:queue', 'bench:ack', 'bench:cli', 'bench:soak', 'bench:drain', 'check:faults', 'check:crash', 'check:redis-outage'];
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const resultsPath = path.join(root, 'test/bench/results/latest.json');
 

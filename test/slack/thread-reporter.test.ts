@@ -5,29 +5,52 @@ import type { ProgressEvent, ReleaseResult } from '../../src/core/events.js';
 import type { Plan, Step } from '../../src/core/plan.js';
 import { startSlackStandIn, type SlackStandIn } from '../../src/sandbox/slack/index.js';
 import { SlackMemo } from '../../src/slack/slack-memo.js';
+import { ThreadOutbox } from '../../src/queue/thread-outbox.js';
+import { ThreadOutboxDrainer } from '../../src/slack/thread-outbox-drainer.js';
 import { ThreadReporter, threadReporterFactory } from '../../src/slack/thread-reporter.js';
-import { deleteKeys, testPrefix, testRedis } from '../queue/redis-fixture.js';
+import { deleteKeys, eventually, testPrefix, testRedis } from '../queue/redis-fixture.js';
 
 const CHANNEL = 'C0RELEASES';
 let standIn: SlackStandIn;
 let client: WebClient;
 let redis: Redis;
 let gate: SlackMemo;
+let outbox: ThreadOutbox;
+let drainer: ThreadOutboxDrainer | undefined;
 const prefix = testPrefix();
+const warnings: string[] = [];
+const log = { info: () => undefined, warn: (m: string) => warnings.push(m), error: (m: string) => warnings.push(m) };
 
 beforeAll(async () => {
   // Slack's limit, enforced strictly: a reporter that posted a line per step would be refused.
   standIn = await startSlackStandIn({ rateLimitPerChannelPerSecond: 1 });
-  client = new WebClient(standIn.botToken, { slackApiUrl: standIn.apiUrl, retryConfig: { retries: 0 } });
+  client = new WebClient(standIn.botToken, { slackApiUrl: standIn.apiUrl, retryConfig: { retries: 0 }, timeout: 1000, rejectRateLimitedCalls: true });
   redis = testRedis();
   gate = new SlackMemo(redis, prefix);
+  outbox = new ThreadOutbox(redis, prefix);
 });
 afterAll(async () => {
+  await drainer?.stop();
   await deleteKeys(redis, prefix);
   redis.disconnect();
   await standIn.close();
 });
-beforeEach(() => standIn.reset());
+beforeEach(async () => {
+  await drainer?.stop();
+  standIn.reset();
+  warnings.length = 0;
+});
+
+function startDrainer(options: { maxAttempts?: number } = {}): ThreadOutboxDrainer {
+  drainer = new ThreadOutboxDrainer({ client, outbox, memo: gate, log, pollMs: 50, backoffMs: 100, maxBackoffMs: 400, ...options }).start();
+  return drainer;
+}
+
+/** The thread as a person reads it once the outbox is empty. */
+async function drained(threadTs: string) {
+  await eventually(async () => (await outbox.backlog()) === 0, 'the outbox to drain', 20_000);
+  return standIn.replies(CHANNEL, threadTs);
+}
 
 const regions = ['eu-west', 'us-east'];
 const steps: Step[] = regions.flatMap((region) => [
@@ -74,14 +97,25 @@ async function root(): Promise<string> {
   return posted.ts!;
 }
 
-describe('the thread reporter', () => {
+describe('the thread reporter and its outbox', () => {
+  it('never calls Slack itself: the thread shows nothing until the outbox is drained', async () => {
+    const threadTs = await root();
+    const calls = standIn.calls().length;
+    const reporter = new ThreadReporter({ outbox, target: { channel: CHANNEL, threadTs }, releaseKey: 'r0', run: { jobId: 'j0', attempt: 0 } });
+    for (const event of events()) await reporter.report(event);
+    expect(standIn.calls().length).toBe(calls);
+    expect(await outbox.backlog()).toBeGreaterThan(0);
+    startDrainer();
+    const replies = await drained(threadTs);
+    expect(replies).toHaveLength(2);
+  });
+
   it('keeps one progress message updated, posts the summary once and updates the root, within the rate limit', async () => {
     const threadTs = await root();
-    const reporter = new ThreadReporter({ client, target: { channel: CHANNEL, threadTs }, releaseKey: 'r1', gate });
+    startDrainer();
+    const reporter = new ThreadReporter({ outbox, target: { channel: CHANNEL, threadTs }, releaseKey: 'r1', run: { jobId: 'j1', attempt: 0 } });
     for (const event of events()) await reporter.report(event);
-    await reporter.flushed();
-
-    const replies = standIn.replies(CHANNEL, threadTs);
+    const replies = await drained(threadTs);
     expect(replies).toHaveLength(2);
     const [progress, summary] = replies;
     expect(progress!.text).toContain('Promote shop v2 in production: ✅ done');
@@ -95,24 +129,57 @@ describe('the thread reporter', () => {
 
   it('posts the summary once per release even when a retried job reports again, and reuses the progress message', async () => {
     const threadTs = await root();
-    const make = threadReporterFactory({ client, gate });
+    const make = threadReporterFactory(outbox);
     for (let attempt = 0; attempt < 2; attempt++) {
-      const reporter = make({ requestId: 'r2', slack: { channel: CHANNEL, threadTs } })!;
+      const reporter = make({ requestId: 'r2', slack: { channel: CHANNEL, threadTs } }, { jobId: 'j2', attempt })!;
       for (const event of events()) await reporter.report(event);
     }
-    const replies = standIn.replies(CHANNEL, threadTs);
+    // The same attempt reporting again (a stalled job run twice) appends nothing.
+    const again = make({ requestId: 'r2', slack: { channel: CHANNEL, threadTs } }, { jobId: 'j2', attempt: 1 })!;
+    const backlog = await outbox.backlog();
+    for (const event of events()) await again.report(event);
+    expect(await outbox.backlog()).toBe(backlog);
+    startDrainer();
+    const replies = await drained(threadTs);
     expect(replies.map((r) => r.text?.split(':')[0])).toEqual(['Promote shop v2 in production', 'Promote shop v2 in production']);
     expect(replies).toHaveLength(2);
-    expect(make({ requestId: 'cli', slack: undefined })).toBeNull();
+    expect(make({ requestId: 'cli', slack: undefined }, { jobId: 'cli', attempt: 0 })).toBeNull();
   });
 
-  it('never fails the release when Slack fails', async () => {
+  it('catches up after Slack answered 503 for a while: every message, in order, once', async () => {
     const threadTs = await root();
-    standIn.injectError('chat.postMessage', 'channel_not_found', 10);
-    standIn.injectError('chat.update', 'channel_not_found', 10);
-    const warnings: string[] = [];
-    const reporter = new ThreadReporter({ client, target: { channel: CHANNEL, threadTs }, releaseKey: 'r3', minIntervalMs: 0, log: { info: () => undefined, warn: (m) => warnings.push(m), error: () => undefined } });
+    standIn.setFaults({ errorRate: 1, errorStatus: 503, methods: ['chat.postMessage', 'chat.update'] });
+    startDrainer({ maxAttempts: 100 });
+    const reporter = new ThreadReporter({ outbox, target: { channel: CHANNEL, threadTs }, releaseKey: 'r4', run: { jobId: 'j4', attempt: 0 } });
     for (const event of events()) await reporter.report(event);
-    expect(warnings.join('\n')).toContain('channel_not_found');
+    await eventually(async () => drainer!.counts.failures >= 3, 'deliveries to fail while Slack answers 503', 10_000);
+    expect(standIn.replies(CHANNEL, threadTs)).toEqual([]);
+    standIn.setFaults({ errorRate: 0 });
+    const replies = await drained(threadTs);
+    expect(replies.map((r) => r.text?.split('\n')[0])).toEqual(['Promote shop v2 in production: ✅ done', expect.stringContaining('Promote shop v2 in production')]);
+    expect(replies[1]!.text).toContain('eu-west: switched');
+    expect(standIn.message(CHANNEL, threadTs)!.text).toContain('✅ done');
+    expect(warnings.join('\n')).toContain('retrying, the thread waits');
+  });
+
+  it('waits for a slow Slack within the request timeout, without posting twice', async () => {
+    const threadTs = await root();
+    standIn.setFaults({ stallRate: 1, stallMs: 300, methods: ['chat.postMessage', 'chat.update'] });
+    startDrainer();
+    const reporter = new ThreadReporter({ outbox, target: { channel: CHANNEL, threadTs }, releaseKey: 'r5', run: { jobId: 'j5', attempt: 0 } });
+    for (const event of events()) await reporter.report(event);
+    const replies = await drained(threadTs);
+    expect(replies).toHaveLength(2);
+  });
+
+  it('drops a message Slack refuses for good, says so, and goes on with the thread', async () => {
+    const threadTs = await root();
+    standIn.injectError('chat.postMessage', 'invalid_blocks', 1);
+    startDrainer();
+    const reporter = new ThreadReporter({ outbox, target: { channel: CHANNEL, threadTs }, releaseKey: 'r3', run: { jobId: 'j3', attempt: 0 } });
+    for (const event of events()) await reporter.report(event);
+    const replies = await drained(threadTs);
+    expect(warnings.join('\n')).toContain('invalid_blocks');
+    expect(replies.some((r) => r.text?.includes('eu-west: switched'))).toBe(true);
   });
 });
