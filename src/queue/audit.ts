@@ -1,7 +1,7 @@
 import type { RedisClient } from './connection.js';
 import { auditKey } from './names.js';
 
-export type AuditKind = 'requested' | 'approved' | 'rejected' | 'expired' | 'started' | 'succeeded' | 'failed' | 'rolled-back' | 'stopped' | 'superseded';
+export type AuditKind = 'requested' | 'approved' | 'rejected' | 'expired' | 'started' | 'succeeded' | 'failed' | 'rolled-back' | 'stopped' | 'superseded' | 'frozen' | 'unfrozen' | 'resumed' | 'override' | 'halted';
 
 export interface AuditEntry {
   /** ISO time of the event (passed in, like every time in cutover). */
