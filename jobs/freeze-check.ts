@@ -1,18 +1,10 @@
-import { configuredFreezes, findEnvironment } from '../src/config/index.js';
-import { freezeRefusal, mayOverride, type Freeze } from '../src/core/freeze.js';
+import { findEnvironment } from '../src/config/index.js';
+import { freezeRefusal, mayOverride } from '../src/core/freeze.js';
 import { logger } from '../src/observability/log.js';
 import { ApprovalStore } from '../src/queue/approvals.js';
 import { appendAudit } from '../src/queue/audit.js';
-import { FreezeStore } from '../src/queue/freezes.js';
-import type { JobContext, PreparedRun } from './run-release-job.js';
-
-/** Configured windows and ad-hoc freezes of `app` in `environment` around `t`. */
-export async function freezesFor(context: Pick<JobContext, 'config' | 'redis' | 'prefix'>, environment: string, app: string, t: number): Promise<Freeze[]> {
-  const env = findEnvironment(context.config, environment);
-  if (!env) return [];
-  const adHoc = await new FreezeStore(context.redis, context.prefix).freezes(environment, [app]);
-  return [...configuredFreezes(env, Object.keys(context.config.apps), t), ...adHoc];
-}
+import { freezesInEffect } from '../src/queue/freezes.js';
+import type { PreparedRun } from './run-release-job.js';
 
 /**
  * The freeze check where the change happens, right before the first mutating step of every
@@ -24,7 +16,7 @@ export async function freezesFor(context: Pick<JobContext, 'config' | 'redis' | 
 export async function freezeCheck(run: PreparedRun): Promise<string[] | null> {
   const { payload, context, request, job } = run;
   const t = (context.now?.() ?? new Date()).getTime();
-  const refusal = freezeRefusal(request.action, payload.app, t, await freezesFor(context, payload.environment, payload.app, t));
+  const refusal = freezeRefusal(request.action, payload.app, t, await freezesInEffect(context.redis, context.prefix, context.config, payload.environment, [payload.app], t));
   if (refusal === null) return null;
   const environment = findEnvironment(context.config, payload.environment);
   const record = payload.approvalId ? await new ApprovalStore(context.redis, context.prefix).get(payload.approvalId) : null;

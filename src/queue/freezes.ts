@@ -1,3 +1,4 @@
+import { configuredFreezes, findEnvironment, type Config } from '../config/index.js';
 import { allApps, type Freeze, type Scope, type Stop } from '../core/freeze.js';
 import { appendAudit } from './audit.js';
 import type { RedisClient } from './connection.js';
@@ -73,4 +74,12 @@ export class FreezeStore {
   private async audit(kind: 'frozen' | 'unfrozen' | 'stopped' | 'resumed', scope: Scope, environment: string, actor: string, at: number, detail: string): Promise<void> {
     await appendAudit(this.redis, this.prefix, { at: new Date(at).toISOString(), kind, app: scope, environment, actor, requestId: `${kind}-${environment}-${scope}-${at}`, detail });
   }
+}
+
+/** Every freeze of `environment` around `t` for these apps (and `all`): configured windows and ad-hoc ones. */
+export async function freezesInEffect(redis: RedisClient, prefix: string, config: Config, environment: string, apps: readonly string[], t: number): Promise<Freeze[]> {
+  const env = findEnvironment(config, environment);
+  if (!env) return [];
+  const adHoc = await new FreezeStore(redis, prefix).freezes(environment, apps);
+  return [...configuredFreezes(env, Object.keys(config.apps), t), ...adHoc];
 }

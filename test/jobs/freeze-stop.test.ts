@@ -37,7 +37,8 @@ afterAll(async () => {
   await world.stop();
 });
 
-const job = (requestId: string, extra: Record<string, unknown> = {}) => ({ requestId, app: 'shop', environment: 'production', requestedBy: ALICE, source: 'cli' as const, ...extra });
+const job = (requestId: string, extra: { app?: string; requestedBy?: string; approvalId?: string } = {}) => ({ requestId, app: 'shop', environment: 'production', requestedBy: ALICE, source: 'cli' as const, ...extra });
+const promotion = (requestId: string, version: string, extra: { app?: string; requestedBy?: string; approvalId?: string } = {}) => ({ ...job(requestId, extra), version });
 
 /** An approved promotion request as the bot stores it, optionally breaking glass. */
 async function approvedOverride(id: string, version: string, requester: string, override: string): Promise<void> {
@@ -56,7 +57,7 @@ async function approvedOverride(id: string, version: string, requester: string, 
 describe('a freeze is enforced by the worker', () => {
   it('refuses a promotion queued before the freeze began, and lets a rollback through', async () => {
     // Queued while no worker runs, then the freeze begins, then the workers start.
-    await enqueueRelease(world.queue, 'promote', job('queued-before-freeze', { version: 'v3' }));
+    await enqueueRelease(world.queue, 'promote', promotion('queued-before-freeze', 'v3'));
     const now = Date.now();
     await freezes.freeze({ scope: 'all', environment: 'production', reason: 'incident 4711', from: now, until: now + 3_600_000, by: BOB });
     await world.startWorkers(2);
@@ -73,13 +74,13 @@ describe('a freeze is enforced by the worker', () => {
 
   it('lets a break-glass override through only under an approval asked for by a breakGlass user, and audits it', async () => {
     await approvedOverride('apr-shop-mallory', 'v3', MALLORY, 'hotfix');
-    await enqueueRelease(world.queue, 'promote', job('apr-shop-mallory', { version: 'v3', requestedBy: MALLORY, approvalId: 'apr-shop-mallory' }));
+    await enqueueRelease(world.queue, 'promote', promotion('apr-shop-mallory', 'v3', { requestedBy: MALLORY, approvalId: 'apr-shop-mallory' }));
     const refused = await resultOf(world.queue, 'apr-shop-mallory');
     expect(refused.outcome).toBe('refused');
     expect(refused.reasons.join('\n')).toContain('the override does not count: <@U0MALLORY> may not override a freeze here');
 
     await approvedOverride('apr-shop-alice', 'v3', ALICE, 'hotfix for 4711');
-    await enqueueRelease(world.queue, 'promote', job('apr-shop-alice', { version: 'v3', approvalId: 'apr-shop-alice' }));
+    await enqueueRelease(world.queue, 'promote', promotion('apr-shop-alice', 'v3', { approvalId: 'apr-shop-alice' }));
     const overridden = await resultOf(world.queue, 'apr-shop-alice');
     expect(overridden.reasons).toEqual([]);
     expect(overridden.outcome).toBe('succeeded');
@@ -99,7 +100,7 @@ describe('a freeze is enforced by the worker', () => {
 describe('stop-the-line', () => {
   it('halts a running promotion at a step boundary, says who stopped it and why, and resume lets it finish', async () => {
     // A long bake after the first region's switch: the stop lands while the promotion runs.
-    await enqueueRelease(world.queue, 'promote', job('promote-then-stop', { app: 'cart', version: 'v2' }));
+    await enqueueRelease(world.queue, 'promote', promotion('promote-then-stop', 'v2', { app: 'cart' }));
     await waitFor(() => world.eventsOf('promote-then-stop').some((e) => isEvent(e.data, 'step-finished') && e.data.step.kind === 'switch'), 'the first region to switch', 30_000);
     await freezes.stop({ scope: 'cart', environment: 'production', reason: 'error rate up', by: BOB, at: Date.now(), rollback: false });
 
