@@ -4,7 +4,7 @@ import { mayRequest } from '../core/authorization.js';
 import { extractOverride, parseLineCommand } from '../core/freeze-grammar.js';
 import { freezeRefusal, mayOverride } from '../core/freeze.js';
 import { freezesInEffect } from '../queue/freezes.js';
-import { handleLineCommand } from './line-commands.js';
+import { handleLineCommand, lineStateBlocks } from './line-commands.js';
 import { isCommandError, parseReleaseCommand, usageText, type CommandContext, type HistoryCommand, type ReleaseCommand } from '../core/command-grammar.js';
 import type { Action, Plan } from '../core/plan.js';
 import { renderPlan } from '../core/render-plan.js';
@@ -130,7 +130,8 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
     }
     try {
       const states = await services.reader.status(app.name, environment.name);
-      await say(statusMessage(states, app.name, environment.name));
+      const status = statusMessage(states, app.name, environment.name);
+      await say({ ...status, blocks: [...status.blocks, ...(await lineStateBlocks(services, environment.name, app.name))] });
       await sayRest(say, fullStatusMessages(states, app.name, environment.name), `npx cutover status ${app.name} --env ${environment.name}`);
     } catch (error) {
       await say(errorMessage(`could not read ${app.name} in ${environment.name}: ${errorText(error)}`));

@@ -1,8 +1,8 @@
 import { findEnvironment } from '../config/index.js';
-import { describeFreeze, describeStop, freezesInForce, mayFreeze } from '../core/freeze.js';
+import { appliesTo, describeFreeze, describeStop, freezesInForce, mayFreeze } from '../core/freeze.js';
 import type { LineCommand } from '../core/freeze-grammar.js';
 import { FreezeStore, freezesInEffect } from '../queue/freezes.js';
-import type { SlackMessage } from './block-kit.js';
+import { section, type Block, type SlackMessage } from './block-kit.js';
 import { errorMessage } from './blocks.js';
 import { refusalMessage } from './thread-root.js';
 import type { CommandOutcome, CommandInput } from './command-handler.js';
@@ -64,4 +64,14 @@ export async function handleLineCommand(services: SlackServices, input: CommandI
   onChange?.();
   await say({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] }, true);
   return done('answered');
+}
+
+/** Freezes and stops in force for `app` (null: every app), as blocks for status and the App Home; none: no blocks. */
+export async function lineStateBlocks(services: Pick<SlackServices, 'redis' | 'prefix' | 'config' | 'now'>, environment: string, app: string | null): Promise<Block[]> {
+  const now = services.now();
+  const apps = app === null ? Object.keys(services.config.apps) : [app];
+  const freezes = freezesInForce(await freezesInEffect(services.redis, services.prefix, services.config, environment, apps, now), app, now);
+  const stops = (await new FreezeStore(services.redis, services.prefix).stops(environment, apps)).filter((s) => app === null || appliesTo(s.scope, app));
+  const lines = [...freezes.map((f) => `🧊 ${describeFreeze(f, now)}`), ...stops.map((s) => `🛑 ${describeStop(s)}`)];
+  return lines.length === 0 ? [] : [section(lines.join('\n').slice(0, 2900))];
 }

@@ -54,6 +54,9 @@ describe('freezes from Slack', () => {
     expect(frozen.type).toBe('in_channel');
     expect(frozen.text).toMatch(/shop in production is frozen by <@U00000BOB> for another 2 h .*incident 4711/);
 
+    expect((await answer(ALICE, 'status shop --env production')).text).toContain('🧊 shop in production is frozen by <@U00000BOB>');
+    expect((await answer(ALICE, 'status cart --env production')).text).not.toContain('frozen');
+
     const refused = await answer(ALICE, 'promote shop v2 --env production');
     expect(refused.type).toBe('ephemeral');
     expect(refused.text).toContain('promote is refused: shop in production is frozen by <@U00000BOB>');
@@ -89,6 +92,7 @@ describe('stop-the-line from Slack', () => {
     expect(stopped.type).toBe('in_channel');
     expect(stopped.text).toContain('<@U00000BOB> stopped every app in production: error rate up');
     expect(await new FreezeStore(world.redis, world.prefix).stops('production', ['shop'])).toMatchObject([{ scope: 'all', by: BOB, reason: 'error rate up', rollback: false }]);
+    expect((await answer(ALICE, 'status shop --env production')).text).toContain('🛑 <@U00000BOB> stopped every app in production: error rate up');
     const resumed = await answer(BOB, 'resume all --env production');
     expect(resumed.text).toContain('resumed every app in production');
     expect(await new FreezeStore(world.redis, world.prefix).stops('production', ['shop'])).toEqual([]);
