@@ -369,5 +369,6 @@ function auditEntry(context: JobContext, payload: ReleasePayload, kind: AuditKin
     actor: payload.requestedBy,
     requestId: payload.requestId,
     ...(detail ? { detail } : {}),
+    ...(payload.slack ? { thread: `${payload.slack.channel}/${payload.slack.threadTs}` } : {}),
   };
 }

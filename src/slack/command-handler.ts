@@ -189,6 +189,7 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
   if ((isGated(action, environment.slack.approvals) || override !== null) && plan) {
     const posted = await postApprovalRequest(services, { app: app.name, version: parsed.version, action, plan, environment, requester: input.userId, channel: input.channelId, ...(override !== null ? { override } : {}) });
     if (!posted.ok) await say(refusalMessage(postingGuidance(posted.error, input.channelId, botUserId, 'the approval request')));
+    else services.onChange?.();
     return done(posted.ok ? 'approval-requested' : 'failed');
   }
   return done(await enqueueNow(services, { command: parsed, action, plan, requester: input.userId, channel: input.channelId, triggerId: input.triggerId, say, ...(botUserId ? { botUserId } : {}) }));
