@@ -30,7 +30,7 @@ let freezes: FreezeStore;
 beforeAll(async () => {
   await world.start();
   await world.prepare('shop', { install: ['v2', 'v3', 'v4'], promote: ['v2'] });
-  await world.prepare('cart', { install: ['v2'] });
+  await world.prepare('cart', { install: ['v2', 'v3'] });
   freezes = new FreezeStore(world.redis, world.prefix);
 }, 120_000);
 afterAll(async () => {
@@ -121,5 +121,19 @@ describe('stop-the-line', () => {
     expect(await world.liveVersions('cart')).toEqual({ 'eu-west': 'v2', 'us-east': 'v2' });
     const kinds = (await readAudit(world.redis, world.prefix, { count: 100 })).map((e) => e.kind);
     expect(kinds).toEqual(expect.arrayContaining(['stopped', 'halted', 'resumed']));
+  }, 90_000);
+
+  it('with --rollback, a halted promotion that switched a region is rolled back to the version live before it', async () => {
+    await enqueueRelease(world.queue, 'promote', promotion('promote-then-stop-rollback', 'v3', { app: 'cart' }));
+    await waitFor(() => world.eventsOf('promote-then-stop-rollback').some((e) => isEvent(e.data, 'step-finished') && e.data.step.kind === 'switch'), 'the first region to switch', 30_000);
+    await freezes.stop({ scope: 'cart', environment: 'production', reason: 'bad canary', by: BOB, at: Date.now(), rollback: true });
+
+    const rollback = await resultOf(world.queue, 'promote-then-stop-rollback-stop-rollback', 30_000);
+    expect(rollback.outcome).toBe('succeeded');
+    expect(await world.liveVersions('cart')).toEqual({ 'eu-west': 'v2', 'us-east': 'v2' });
+    // The halted promotion was superseded by that rollback: it never touches a region again, even after resume.
+    await freezes.resume('production', 'cart', BOB, Date.now());
+    expect((await resultOf(world.queue, 'promote-then-stop-rollback', 30_000)).outcome).toBe('superseded');
+    expect(await world.liveVersions('cart')).toEqual({ 'eu-west': 'v2', 'us-east': 'v2' });
   }, 90_000);
 });
