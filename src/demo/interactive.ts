@@ -5,7 +5,8 @@ import { channel, people, type DemoWorld, type Person } from './world.js';
 
 const help = `commands:
   /release <args>              as the current user (alice at first), e.g. /release deploy v1
-  as <alice|bob|carol|eve>     switch user (alice and bob may ask; bob and carol approve)
+  as <alice|bob|carol|eve>     switch user (alice and bob may ask; bob and carol approve; bob may
+                               /release freeze|stop|unfreeze|resume; alice may --override "reason")
   react [user] [emoji] [n]     react to message n of the channel list (default: the newest request), default :white_check_mark:
   unreact [user] [emoji] [n]   remove that reaction
   channel                      show the channel and its threads as they read now
