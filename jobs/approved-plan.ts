@@ -4,6 +4,7 @@ import type { Plan } from '../src/core/plan.js';
 import { logger } from '../src/observability/log.js';
 import { ApprovalStore } from '../src/queue/approvals.js';
 import { observeTraffic, planRelease } from '../src/release/release.js';
+import { freezeCheck } from './freeze-check.js';
 import type { Preparation, PreparedRun } from './run-release-job.js';
 
 /**
@@ -13,11 +14,14 @@ import type { Preparation, PreparedRun } from './run-release-job.js';
  * under its approval: the job's id is the approval id, and the stored request is approved, by
  * enough distinct approvers other than the requester, each allowed when confirmed, before its
  * expiry, not used by another run; and the plan made from this attempt's one observation has the
- * approved digest. Then it is marked used by this run (compare-and-set, so two runs can never
+ * approved digest. Freezes are checked before all of it. Then it is marked used by this run (compare-and-set, so two runs can never
  * both claim it) and exactly that plan runs. A resumed run holds the approval already and
  * reconciles its recorded plan instead (the runner does).
  */
 export async function approvedPlan(run: PreparedRun): Promise<Preparation> {
+  // Freezes first: a job queued before a freeze began does not slip through (freeze-check.ts).
+  const frozen = await freezeCheck(run);
+  if (frozen) return { refusal: frozen };
   const checked = await checkApproval(run);
   if ('refusal' in checked) return checked;
   return checked.plan ? { plan: checked.plan } : {};

@@ -34,6 +34,8 @@ export function describeEvent(event: ProgressEvent): string | null {
       return `${event.phase === 'compensation' ? 'compensation ' : ''}${event.outcome} ${describeStep(event.step)} (${formatMs(event.durationMs)}): ${event.detail}`;
     case 'compensating':
       return `compensating: ${event.reason}`;
+    case 'stopped':
+      return `halted, waiting for resume: ${event.reason}`;
     case 'holding':
       return `holding the switched regions, will retry: ${event.reason}`;
     case 'finished':

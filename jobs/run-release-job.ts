@@ -16,6 +16,7 @@ import { parsePayload, type PayloadOf, type ReleasePayload } from '../src/queue/
 import { releaseLeaseAndWake, waitForLease } from '../src/queue/wait-for-lease.js';
 import { executeRelease, observeForAttempt, refusedResult, supersededResult, type ReleaseEnvironment, type ReleaseRequest } from '../src/release/release.js';
 import { RunInterrupted, RunSuperseded, type RunCursor } from '../src/release/runner.js';
+import { activeStop, rollbackAfterStop, RunStopped, waitWhileStopped, watchStops } from './stop-the-line.js';
 
 /** The environment and app a job acts on; throws for names the config does not know. */
 export type EnvironmentFor = (app: string, environment: string) => { env: ReleaseEnvironment; app: AppSpec };
@@ -114,6 +115,13 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
     return result;
   }
 
+  // Stop-the-line: a job of a stopped scope waits before it takes anything (stop-the-line.ts).
+  const stopped = await activeStop(redis, prefix, spec.kind, payload.app, payload.environment);
+  if (stopped) {
+    await releaseLeaseHeldBy(context, key, holder);
+    return waitWhileStopped(job, token, stopped, reporter);
+  }
+
   const info = { description: describeJob(leaseRequest), kind: spec.kind, actor: payload.requestedBy };
   let acquired = await acquireLease(redis, key, holder, ttlMs, info);
   if ('heldBy' in acquired && supersedes(spec.kind, acquired.kind)) {
@@ -138,6 +146,8 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
   let keeper = new LeaseKeeper(redis, key, holder, lease, ttlMs, { alsoRenew: markAll }).start();
   const supersede = new AbortController();
   const stopWatching = watchSuperseded(redis, prefix, holder, (by) => supersede.abort(new RunSuperseded(describeSuperseded(by))), supersedePollMs);
+  const stopLine = new AbortController();
+  const stopWatchingStops = watchStops(redis, prefix, spec.kind, payload.app, payload.environment, (stop) => stopLine.abort(new RunStopped(stop)));
   let preparation: Preparation | undefined;
   let cursorAtFailure: RunCursor | undefined;
   // Whether BullMQ runs this job again (a retry, a hold, a hand-back): then the lease is kept for it.
@@ -183,7 +193,7 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
         await held.assertFenced();
       },
       fence: lease,
-      signal: AbortSignal.any([context.shutdown, held.signal, supersede.signal]),
+      signal: AbortSignal.any([context.shutdown, held.signal, supersede.signal, stopLine.signal]),
       inUse,
       plan: preparation?.plan,
       // Held regions are retried by BullMQ from the saved cursor while attempts remain.
@@ -191,6 +201,15 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
       ...(context.now ? { now: context.now } : {}),
     });
   } catch (error) {
+    const halted: unknown = stopLine.signal.reason;
+    if (error instanceof RunInterrupted && halted instanceof RunStopped && !keeper.lost && !context.shutdown.aborted) {
+      // Halted at a step boundary by a stop: wait (delayed, cursor saved) until resumed; compensate only if asked.
+      runsAgain = true;
+      const rollback = await rollbackAfterStop(context.queue, payload, halted.stop, cursorAtFailure);
+      if (rollback) await job.log(`stopped with --rollback: rollback ${rollback} enqueued`);
+      await audit(context, payload, 'halted', version, `${halted.message}${rollback ? `; rollback ${rollback} enqueued` : ''}`);
+      return await waitWhileStopped(job, token, halted.stop, reporter);
+    }
     if (error instanceof RunInterrupted && context.shutdown.aborted && !keeper.lost) {
       // Handed back without spending an attempt: another worker resumes from the saved cursor.
       runsAgain = true;
@@ -207,6 +226,7 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
     throw failure.error;
   } finally {
     stopWatching();
+    stopWatchingStops();
     await preparation?.releaseLeases?.().catch(() => undefined);
     await Promise.all(marked.map((v) => unmarkInUse(redis, prefix, payload.app, payload.environment, v, holder).catch(() => undefined)));
     const lost = keeper.lost !== null;
@@ -373,5 +393,6 @@ function auditEntry(context: JobContext, payload: ReleasePayload, kind: AuditKin
     actor: payload.requestedBy,
     requestId: payload.requestId,
     ...(detail ? { detail } : {}),
+    ...(payload.slack ? { thread: `${payload.slack.channel}/${payload.slack.threadTs}` } : {}),
   };
 }

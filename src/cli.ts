@@ -14,6 +14,8 @@ import { summaryLines } from './release/summary-text.js';
 import { formatProgressEvent } from './wiring/progress-text.js';
 import type { ClusterDirectory } from './wiring/release-environment.js';
 import type { QueueRunner } from './wiring/queue-runner.js';
+import type { LineState } from './wiring/freeze-state.js';
+import { describeFreeze, describeStop, freezeRefusal, stopFor } from './core/freeze.js';
 
 export type { QueueRunner, QueuedRequest } from './wiring/queue-runner.js';
 
@@ -21,7 +23,7 @@ export type { QueueRunner, QueuedRequest } from './wiring/queue-runner.js';
 // (@kubernetes/client-node: about half a second to load) are imported when a command needs them,
 // so `cutover --help` and bad arguments answer without loading them.
 
-export const exitCodes = { ok: 0, failed: 1, badInput: 2, notApproved: 3 } as const;
+export const exitCodes = { ok: 0, failed: 1, badInput: 2, notApproved: 3, frozen: 4 } as const;
 
 const commands = ['bootstrap', 'deploy', 'promote', 'rollback', 'status', 'cleanup'] as const;
 type Command = (typeof commands)[number];
@@ -46,8 +48,14 @@ export const usage = `usage: cutover <bootstrap|deploy|promote|rollback|status|c
              it a gated --queue action is refused at once (exit 2)
   --channel <id>     where the approval request goes (default: the app's first slack.channels)
 
+A freeze (environments.<env>.freezes, or /release freeze in Slack) refuses deploy, promote and
+cleanup, direct or --queue; rollback is always allowed. Breaking glass is done from Slack
+(/release ... --override "reason", breakGlass users, behind an approval). status shows freezes
+and stops in force (--json: "freezes", "stops").
+
 exit codes: 0 success, 1 failed or rolled back, 2 bad input, config or refused (a gated action
-without --request-approval), 3 approval rejected, expired or superseded (nothing ran)`;
+without --request-approval), 3 approval rejected, expired or superseded (nothing ran),
+4 refused by a freeze, or (without --queue) by a stop (nothing ran)`;
 
 export interface CliIo {
   out: (line: string) => void;
@@ -56,6 +64,8 @@ export interface CliIo {
   /** Used by `--queue`; wired by the entry point so the CLI core stays testable in-process. */
   queue?: QueueRunner | undefined;
   clusters?: ClusterDirectory | undefined;
+  /** Freezes and stops in force; default: read from the config and Redis (wiring/freeze-state.ts). */
+  lineState?: ((config: Config, environment: string, apps: readonly string[], t: number) => Promise<LineState>) | undefined;
 }
 
 class BadInput extends Error {}
@@ -178,10 +188,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const ci = ciContext(io.env, () => userInfo().username);
     const actor = ci.actor;
 
+    const now = Date.now();
+    const readLine = io.lineState ?? (async (...a: Parameters<NonNullable<CliIo['lineState']>>) => (await import('./wiring/freeze-state.js')).readLineState(...a));
     if (args.command === 'status') {
       const states = await observeForStatus(env, app);
-      if (args.json) io.out(JSON.stringify({ app: app.name, environment: env.name, regions: states }));
-      else for (const line of statusLines(states)) io.out(line);
+      // Status answers without Redis too; it says so instead of showing no freezes.
+      const line = await readLine(config, env.name, [app.name], now).catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
+      if (args.json) io.out(JSON.stringify({ app: app.name, environment: env.name, regions: states, ...(typeof line === 'string' ? { lineStateError: line } : line) }));
+      else for (const text of [...statusLines(states), ...lineStateLines(line, now)]) io.out(text);
       // The regions that answered are shown; one that did not makes the exit code say so.
       return states.some((s) => s.unreachable !== undefined) ? exitCodes.failed : exitCodes.ok;
     }
@@ -190,6 +204,22 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       throw new BadInput(
         'cleanup deletes versions, so it runs through the queue, under the same leases and in-use marks as every worker: run it with --queue (or --dry-run to see what it would delete)',
       );
+    }
+    if (!args.dryRun) {
+      const line = await readLine(config, env.name, [app.name], now);
+      const frozen = freezeRefusal(args.command, app.name, now, line.freezes);
+      if (frozen) {
+        if (args.json) io.out(JSON.stringify({ outcome: 'frozen', reason: frozen }));
+        io.err(`cutover: ${frozen}. Nothing was changed; break glass from Slack with --override "reason" (breakGlass users, needs an approval)`);
+        return exitCodes.frozen;
+      }
+      // A stop halts the workers' jobs (a --queue job waits in the queue); a direct run would slip past it.
+      const stopped = args.queue ? null : stopFor(args.command, app.name, line.stops);
+      if (stopped) {
+        if (args.json) io.out(JSON.stringify({ outcome: 'stopped', reason: describeStop(stopped) }));
+        io.err(`cutover: ${describeStop(stopped)}. Nothing was changed; it goes on after /release resume (or run it with --queue: it waits in the queue)`);
+        return exitCodes.frozen;
+      }
     }
     if (args.dryRun) {
       const planned = await previewRelease(request, env);
@@ -287,6 +317,12 @@ export function statusLines(states: readonly RegionState[]): string[] {
     if (state.versions.length === 0) lines.push('    (no versions installed)');
   }
   return lines;
+}
+
+/** Freezes and stops in force, for `status`. */
+export function lineStateLines(line: LineState | string, now: number): string[] {
+  if (typeof line === 'string') return [`WARNING: ${line}`];
+  return [...line.freezes.map((f) => `FROZEN: ${describeFreeze(f, now)}`), ...line.stops.map((s) => `STOPPED: ${describeStop(s)}`)];
 }
 
 /** The `--queue` runner; BullMQ and ioredis are loaded only when a command asks for it. */

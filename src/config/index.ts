@@ -23,3 +23,4 @@ export {
 export { describeRedisTarget, hashTagOf, type RedisAuth, type RedisNode, type RedisTarget } from './redis-target.js';
 export { RuntimeSettings, Secrets, logLevels, type LogLevel } from './runtime.js';
 export { commandActions, gateableActions, type CommandAction, type GateableAction } from './schema.js';
+export { configuredFreezes, type FreezeWindow } from './freeze-windows.js';

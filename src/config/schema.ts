@@ -4,6 +4,7 @@ import { appRefusal } from '../core/version.js';
 import { gatePlaceholders, idlePlaceholders, parseCondition, unknownPlaceholders, type GateDefinition } from '../core/gates.js';
 import { cronRefusal, timeZoneRefusal } from './cron.js';
 import { reactionNameRefusal } from './reaction-names.js';
+import { freezeWindowSchema } from './freeze-windows.js';
 
 /** The YAML schema. Objects are strict, so a misspelt key is reported instead of silently ignored. */
 
@@ -212,6 +213,12 @@ const environmentSchema = z
       })
       .prefault({}),
     defaultFor: z.array(z.enum(commandActions)).default([]),
+    /** Windows in which deploy, promote and cleanup are refused (freeze-windows.ts). */
+    freezes: z.array(freezeWindowSchema).default([]),
+    /** Who may freeze, unfreeze, stop and resume (`/release freeze|unfreeze|stop|resume`). */
+    freezers: people,
+    /** Users (by id: the worker checks them too) who may break glass: run a frozen action with `--override "reason"`; it still needs an approval. */
+    breakGlass: z.array(slackUser).default([]),
   })
   .superRefine((env, ctx) => {
     const seen = new Set<string>();
@@ -415,6 +422,11 @@ export const configSchema = z
     }
     const defaults = new Map<string, string>();
     for (const [envName, env] of Object.entries(config.environments)) {
+      env.freezes.forEach((window, index) => {
+        (window.apps ?? []).forEach((app, i) => {
+          if (!Object.hasOwn(config.apps, app)) ctx.addIssue({ code: 'custom', path: ['environments', envName, 'freezes', index, 'apps', i], message: `unknown app "${app}": apps are ${appNames.join(', ')}` });
+        });
+      });
       env.defaultFor.forEach((action, index) => {
         const other = defaults.get(action);
         if (other !== undefined) {

@@ -39,6 +39,8 @@ export interface ApprovalRequest {
   planDigest: string;
   requester: string;
   origin: ApprovalOrigin;
+  /** Break glass: the reason this request overrides a freeze (the worker lets it through a freeze once approved). */
+  override?: string;
   requiredApprovals: number;
   /** Approving votes, in the order they were cast; one per user. */
   votes: Vote[];
@@ -104,7 +106,7 @@ export interface ReactionEvent {
   at: number;
 }
 
-export type NewApproval = Pick<ApprovalRequest, 'id' | 'app' | 'environment' | 'action' | 'version' | 'planDigest' | 'requester'> & { now: number; origin?: ApprovalOrigin };
+export type NewApproval = Pick<ApprovalRequest, 'id' | 'app' | 'environment' | 'action' | 'version' | 'planDigest' | 'requester'> & { now: number; origin?: ApprovalOrigin; override?: string };
 
 /** A pending request needing `required` approvals, expiring `expiresMinutes` from now. */
 export function openApproval(input: NewApproval, policy: { required: number; expiresMinutes: number }): ApprovalRequest {

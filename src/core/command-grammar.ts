@@ -1,3 +1,4 @@
+import { lineUsage } from './freeze-grammar.js';
 import { printable, versionRefusal } from './version.js';
 
 /**
@@ -98,6 +99,7 @@ export function usageText(): string {
     'Actions:',
     ...actions.map((action) => `  ${synopsis[action].padEnd(44)}${actionHelp[action]}`),
     `  ${'help'.padEnd(44)}this text`,
+    ...lineUsage,
     '',
     'Flags:',
     '  --env <env>, --env=<env>, -e <env>          environment (default: the one configured for the action)',

@@ -75,6 +75,8 @@ export type ProgressEvent =
   | { type: 'compensating'; reason: string }
   /** A region is unreachable and the policy holds the switched ones: the release is retried from here. */
   | { type: 'holding'; reason: string }
+  /** Stop-the-line: the release halted at a step boundary and waits for `/release resume`; reason says who stopped it and why. */
+  | { type: 'stopped'; reason: string }
   | { type: 'finished'; result: ReleaseResult };
 
 export interface Reporter {

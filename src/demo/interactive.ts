@@ -5,11 +5,14 @@ import { channel, people, type DemoWorld, type Person } from './world.js';
 
 const help = `commands:
   /release <args>              as the current user (alice at first), e.g. /release deploy v1
-  as <alice|bob|carol|eve>     switch user (alice and bob may ask; bob and carol approve)
+  as <alice|bob|carol|eve>     switch user (alice and bob may ask; bob and carol approve; bob may
+                               /release freeze|stop|unfreeze|resume; alice may --override "reason")
   react [user] [emoji] [n]     react to message n of the channel list (default: the newest request), default :white_check_mark:
   unreact [user] [emoji] [n]   remove that reaction
   channel                      show the channel and its threads as they read now
   traffic                      live counters of the users hitting both regions
+  home                         open cutover's Home tab as the current user (shown as text)
+  approve <n>                  press Approve on the Home tab for its n-th waiting request (default 1)
   help, quit`;
 
 /** A prompt to play the story by hand: type commands as one user or another, react, watch traffic. */
@@ -38,6 +41,23 @@ export async function runInteractive(world: DemoWorld, say: (line: string) => vo
       if (line === 'help') say(help);
       else if (line === 'channel') say(render() || '(no messages yet)');
       else if (line === 'traffic') say(JSON.stringify(traffic.counters()));
+      else if (line === 'home') {
+        const before = world.standIn.homeView(people[user])?.publishedAt ?? -1;
+        await world.driver.openAppHome(people[user]);
+        const home = await world.standIn.waitFor((s) => { const v = s.homeView(people[user]); return v && v.publishedAt > before ? v : undefined; }, 10_000).catch(() => undefined);
+        say(home ? indent(messageText({ blocks: home.view.blocks as unknown[] }, world), '   home: ') : '(the Home tab was not published)');
+      } else if (/^approve\b/.test(line)) {
+        const n = Number(line.split(/\s+/)[1] ?? '1');
+        const view = world.standIn.homeView(people[user])?.view;
+        const ids = ((view?.blocks as { type?: string; elements?: { action_id?: string; value?: string }[] }[] | undefined) ?? []).flatMap((b) => (b.type === 'actions' ? (b.elements ?? []).filter((e) => e.action_id === 'cutover_approve').map((e) => e.value ?? '') : []));
+        const id = ids[n - 1];
+        if (!id) say('nothing to approve on your Home tab (type home first)');
+        else {
+          await world.driver.pressHomeButton(people[user], 'cutover_approve', id);
+          await sleep(800);
+          say(`pressed Approve on ${id} as ${user}`);
+        }
+      }
       else if (line.startsWith('as ')) {
         const who = line.slice(3).trim();
         if (who in people) user = who as Person;

@@ -197,6 +197,9 @@ function demoConfig(sandbox: Sandbox, prefix: string, prometheusUrl: string | nu
             expiresMinutes: 10,
           },
         },
+        // bob may freeze and stop; alice may break glass (--override "reason"), behind an approval.
+        freezers: { users: [people.bob] },
+        breakGlass: [people.alice],
       },
     },
   };

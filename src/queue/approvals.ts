@@ -122,6 +122,11 @@ export class ApprovalStore {
   }
 
   /** Ids of pending requests whose expiry has passed. */
+  /** Ids of pending requests, soonest to expire first. */
+  async pending(limit = 50): Promise<string[]> {
+    return this.redis.zrange(this.pendingKey(), 0, limit - 1);
+  }
+
   async due(now: number): Promise<string[]> {
     return this.redis.zrangebyscore(this.pendingKey(), '-inf', now, 'LIMIT', 0, 100);
   }

@@ -1,7 +1,7 @@
 import type { RedisClient } from './connection.js';
 import { auditKey } from './names.js';
 
-export type AuditKind = 'requested' | 'approved' | 'rejected' | 'expired' | 'started' | 'succeeded' | 'failed' | 'rolled-back' | 'stopped' | 'superseded';
+export type AuditKind = 'requested' | 'approved' | 'rejected' | 'expired' | 'started' | 'succeeded' | 'failed' | 'rolled-back' | 'stopped' | 'superseded' | 'frozen' | 'unfrozen' | 'resumed' | 'override' | 'halted';
 
 export interface AuditEntry {
   /** ISO time of the event (passed in, like every time in cutover). */
@@ -13,6 +13,8 @@ export interface AuditEntry {
   actor?: string;
   requestId: string;
   detail?: string;
+  /** The release's Slack thread, `<channel>/<ts>`, when it has one (the App Home links to it). */
+  thread?: string;
 }
 
 export interface StoredAuditEntry extends AuditEntry {
@@ -20,7 +22,7 @@ export interface StoredAuditEntry extends AuditEntry {
   id: string;
 }
 
-const fields = ['at', 'kind', 'app', 'environment', 'version', 'actor', 'requestId', 'detail'] as const;
+const fields = ['at', 'kind', 'app', 'environment', 'version', 'actor', 'requestId', 'detail', 'thread'] as const;
 const maxLength = 10_000;
 
 /** Append an entry to the audit stream `<prefix>:audit` (the oldest beyond ~10 000 are trimmed). */
@@ -88,5 +90,6 @@ function toEntry(id: string, flat: string[]): StoredAuditEntry {
     ...(record.version !== undefined ? { version: record.version } : {}),
     ...(record.actor !== undefined ? { actor: record.actor } : {}),
     ...(record.detail !== undefined ? { detail: record.detail } : {}),
+    ...(record.thread !== undefined ? { thread: record.thread } : {}),
   };
 }

@@ -17,6 +17,7 @@ import { commandRequestId, handleReleaseCommand } from './command-handler.js';
 import { errorText, structuredLog, type ReleaseReader, type SlackLog } from './ports.js';
 import { handleReaction } from './reaction-handler.js';
 import type { SlackServices } from './services.js';
+import { HomePublisher } from './app-home.js';
 import { SlackMemo } from './slack-memo.js';
 import { UsergroupCache } from './usergroup-cache.js';
 
@@ -42,6 +43,8 @@ export interface SlackAppOptions {
   now?: () => number;
   /** How often approvals are swept (expiry, and approved ones whose enqueue was interrupted); default 5 s. 0: never (call sweep()). */
   sweepIntervalMs?: number;
+  /** How long the Home tabs wait for changes to settle before they are published again (default 1 s). */
+  homeDebounceMs?: number;
   usergroupTtlMs?: number;
   /** Port of /healthz, /readyz and /metrics, never the Slack endpoint's; default config web.metricsPort (0: a free port). */
   probesPort?: number;
@@ -123,6 +126,8 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
     now: options.now ?? Date.now,
     pacer: new ChannelPacer(options.redis, config.redis.prefix),
   };
+  const home = new HomePublisher(services, options.homeDebounceMs);
+  services.onChange = () => home.changed();
 
   app.command('/release', async ({ command, ack, respond, context }) => {
     await ack();
@@ -155,20 +160,32 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
       botUserId: context.botUserId,
     }).catch((error: unknown) => log.error(`reaction ${event.reaction} on ${event.item.channel}/${event.item.ts}: ${errorText(error)}`));
   };
-  app.event('reaction_added', (args) => onReaction(false, args));
-  app.event('reaction_removed', (args) => onReaction(true, args));
+  app.event('reaction_added', async (args) => {
+    await onReaction(false, args);
+    home.changed();
+  });
+  app.event('reaction_removed', async (args) => {
+    await onReaction(true, args);
+    home.changed();
+  });
+  app.event('app_home_opened', async ({ event }) => {
+    if (event.tab === 'home') await home.opened(event.user);
+  });
 
   app.action({ type: 'block_actions', action_id: new RegExp(`^(${approveActionId}|${rejectActionId})$`) }, async ({ ack, body, action }) => {
     await ack();
     const actions = body as { user: { id: string }; container?: { channel_id?: string; message_ts?: string }; channel?: { id?: string } };
-    const pressed = action as { action_id: string; action_ts?: string };
+    const pressed = action as { action_id: string; action_ts?: string; value?: string };
+    // A press on the Home tab names the request by its id (the button's value): decide it on its message.
+    const fromHome = actions.container?.message_ts === undefined && pressed.value ? await services.approvals.get(pressed.value).catch(() => null) : null;
     await handleButton(services, {
       actionId: pressed.action_id,
       user: actions.user.id,
-      channel: actions.container?.channel_id ?? actions.channel?.id,
-      messageTs: actions.container?.message_ts,
+      channel: fromHome?.channel ?? actions.container?.channel_id ?? actions.channel?.id,
+      messageTs: fromHome?.ts ?? actions.container?.message_ts,
       actionTs: pressed.action_ts ?? String(services.now()),
     }).catch((error: unknown) => log.error(`button ${pressed.action_id} by ${actions.user.id}: ${errorText(error)}`));
+    home.changed();
   });
 
   let sweeper: NodeJS.Timeout | undefined;
@@ -198,6 +215,7 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
     },
     async stop() {
       clearInterval(sweeper);
+      home.stop();
       await app.stop();
       await probes?.close();
     },

@@ -24,6 +24,8 @@ export interface ApprovalAsk {
   requester: string;
   channel: string;
   origin?: ApprovalOrigin;
+  /** Break glass: why this request overrides a freeze. */
+  override?: string;
 }
 
 export type PostedApproval = { ok: true; record: ApprovalRecord } | { ok: false; error: unknown };
@@ -42,6 +44,7 @@ export async function postApprovalRequest(services: SlackPosting, ask: ApprovalA
       requester: ask.requester,
       now,
       ...(ask.origin ? { origin: ask.origin } : {}),
+      ...(ask.override ? { override: ask.override } : {}),
     },
     approvals,
   );

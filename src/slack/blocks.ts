@@ -73,6 +73,7 @@ export function approvalRequestMessage(request: ApprovalRequest, planText: strin
   const blocks: Block[] = [
     header(`Approval needed: ${what}`),
     section(`${askedBy(request)} asks to *${escapeText(request.action)}* ${describeTarget(request)}.`),
+    ...(request.override !== undefined ? [section(`🔨 *Break glass:* this overrides a freeze in force. Reason: ${escapeText(request.override)}`)] : []),
     ...codeBlocks(escapeCode(plan.text), 40, planBudget + 200),
     ...(plan.omitted > 0 ? [section(fullPlanInThread(planText))] : []),
     section(lines.join('\n')),

@@ -1,6 +1,10 @@
 import { defaultEnvironment, findApp, type AppConfig, type Config, type EnvironmentConfig } from '../config/index.js';
 import { isGated } from '../core/approval.js';
 import { mayRequest } from '../core/authorization.js';
+import { extractOverride, parseLineCommand } from '../core/freeze-grammar.js';
+import { freezeRefusal, mayOverride } from '../core/freeze.js';
+import { freezesInEffect } from '../queue/freezes.js';
+import { handleLineCommand, lineStateBlocks } from './line-commands.js';
 import { isCommandError, parseReleaseCommand, usageText, type CommandContext, type HistoryCommand, type ReleaseCommand } from '../core/command-grammar.js';
 import type { Action, Plan } from '../core/plan.js';
 import { renderPlan } from '../core/render-plan.js';
@@ -76,7 +80,15 @@ export async function handleReleaseCommand(services: SlackServices, input: Comma
 async function answerCommand(services: SlackServices, input: CommandInput): Promise<CommandOutcome> {
   const say = (message: SlackMessage) => bestEffort(services, 'respond', () => input.respond({ response_type: 'ephemeral', ...message }));
   const { config } = services;
-  const parsed = parseReleaseCommand(input.text, commandContext(config, input.channelId));
+  const line = parseLineCommand(input.text, commandContext(config, input.channelId));
+  if (line !== null && !('kind' in line)) return handleLineCommand(services, input, line, services.onChange);
+  const extracted = line ?? extractOverride(input.text);
+  if ('kind' in extracted) {
+    await say(errorMessage(`${extracted.message}. Nothing was changed.`));
+    return { action: 'invalid', result: 'invalid' };
+  }
+  const { override } = extracted;
+  const parsed = parseReleaseCommand(extracted.text, commandContext(config, input.channelId));
   if (isCommandError(parsed)) {
     const usage = helpMessage(usageText());
     await say({ text: errorMessage(parsed.message).text, blocks: [...errorMessage(`${parsed.message}. Nothing was changed.`).blocks, ...(parsed.kind === 'usage' || parsed.kind === 'unknown-action' || parsed.kind === 'extra-arguments' || parsed.kind === 'missing-version' ? usage.blocks : [])] });
@@ -118,7 +130,8 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
     }
     try {
       const states = await services.reader.status(app.name, environment.name);
-      await say(statusMessage(states, app.name, environment.name));
+      const status = statusMessage(states, app.name, environment.name);
+      await say({ ...status, blocks: [...status.blocks, ...(await lineStateBlocks(services, environment.name, app.name))] });
       await sayRest(say, fullStatusMessages(states, app.name, environment.name), `npx cutover status ${app.name} --env ${environment.name}`);
     } catch (error) {
       await say(errorMessage(`could not read ${app.name} in ${environment.name}: ${errorText(error)}`));
@@ -133,6 +146,13 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
   if (refusal) {
     const groups = explainGroupProblems(services.groups.problems([...policy.requesters.usergroups, ...policy.approvers.usergroups]), environment.name, 'requesters');
     await say(refusalMessage(`${refusal}. Nothing was changed.${groups ? ` ${groups}` : ''}`));
+    return done('refused');
+  }
+
+  // Freezes are checked here to explain; the worker checks again before its first step.
+  const frozen = await freezeAnswer(services, parsed, input.userId, override);
+  if (frozen) {
+    await say(refusalMessage(`${frozen}. Nothing was changed.`));
     return done('refused');
   }
 
@@ -165,12 +185,29 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
     return done('dry-run');
   }
   const botUserId = input.botUserId;
-  if (isGated(action, environment.slack.approvals) && plan) {
-    const posted = await postApprovalRequest(services, { app: app.name, version: parsed.version, action, plan, environment, requester: input.userId, channel: input.channelId });
+  // Breaking glass needs an approval like any gated action, whatever the environment gates.
+  if ((isGated(action, environment.slack.approvals) || override !== null) && plan) {
+    const posted = await postApprovalRequest(services, { app: app.name, version: parsed.version, action, plan, environment, requester: input.userId, channel: input.channelId, ...(override !== null ? { override } : {}) });
     if (!posted.ok) await say(refusalMessage(postingGuidance(posted.error, input.channelId, botUserId, 'the approval request')));
+    else services.onChange?.();
     return done(posted.ok ? 'approval-requested' : 'failed');
   }
   return done(await enqueueNow(services, { command: parsed, action, plan, requester: input.userId, channel: input.channelId, triggerId: input.triggerId, say, ...(botUserId ? { botUserId } : {}) }));
+}
+
+/**
+ * Why a frozen action is refused at request time, or null: not frozen, or a breakGlass user
+ * overriding with a reason (the request then needs an approval, and the worker checks again).
+ */
+async function freezeAnswer(services: SlackServices, command: ReleaseCommand, user: string, override: string | null): Promise<string | null> {
+  const now = services.now();
+  const freezes = await freezesInEffect(services.redis, services.prefix, services.config, command.environment, [command.app], now);
+  const refusal = freezeRefusal(command.action, command.app, now, freezes);
+  if (refusal === null) return override !== null ? `nothing is frozen for ${command.action} ${command.app} in ${command.environment}: run it without --override` : null;
+  const environment = environmentOf(services, command.environment);
+  if (override === null) return `${refusal}${environment.breakGlass.length > 0 ? '; a breakGlass user can override with --override "reason" (it needs an approval)' : ''}`;
+  const notAllowed = mayOverride(user, { users: environment.breakGlass, usergroups: [] }, () => []);
+  return notAllowed ? `${refusal}; ${notAllowed}` : null;
 }
 
 /** A response_url takes five answers: the first was the summary, so at most four parts follow; the last says where the rest is. */

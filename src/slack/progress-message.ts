@@ -31,12 +31,14 @@ export function progressMessage(events: readonly ProgressEvent[]): SlackMessage 
   const compensation: StepLine[] = [];
   let compensatingReason: string | null = null;
   let holdingReason: string | null = null;
+  let stoppedReason: string | null = null;
   let result: ReleaseResult | null = null;
 
   for (const event of events) {
     switch (event.type) {
       case 'planned':
         holdingReason = null;
+        stoppedReason = null;
         plan = event.plan;
         forward = event.plan.steps.map((step, index) => ({ step, status: index < event.resumedAt ? 'earlier' : 'waiting' }));
         break;
@@ -56,6 +58,9 @@ export function progressMessage(events: readonly ProgressEvent[]): SlackMessage 
       case 'holding':
         holdingReason = event.reason;
         break;
+      case 'stopped':
+        stoppedReason = event.reason;
+        break;
       case 'finished':
         result = event.result;
         break;
@@ -63,13 +68,16 @@ export function progressMessage(events: readonly ProgressEvent[]): SlackMessage 
   }
 
   const title = plan ? `${verb(plan)} ${plan.app}${plan.version ? ` ${plan.version}` : ''} in ${plan.environment}` : 'Release';
-  const state = result ? outcomeText(result) : compensatingReason !== null ? 'rolling back' : holdingReason !== null ? 'holding, will retry' : 'in progress';
+  const state = result ? outcomeText(result) : compensatingReason !== null ? 'rolling back' : stoppedReason !== null ? 'stopped, waiting for resume' : holdingReason !== null ? 'holding, will retry' : 'in progress';
   const done = forward.filter((l) => l.status === 'ok' || l.status === 'skipped' || l.status === 'earlier').length;
   const blocks = [header(`${title}: ${state}`)];
   const forwardLines = forward.filter((l) => l !== undefined).map(render);
   blocks.push(...packLines(forwardLines, compensatingReason !== null ? 20 : 44, undefined, compensatingReason !== null ? 5000 : 8000));
   if (holdingReason !== null && result === null) {
     blocks.push(section(`⏸️ *Holding* the regions already switched (policy \`onRegionUnreachable: hold\`), retrying: ${escapeText(holdingReason)}`));
+  }
+  if (stoppedReason !== null && result === null) {
+    blocks.push(section(`🛑 *Stopped* at a step boundary: ${escapeText(stoppedReason)}. It goes on after \`/release resume\`.`));
   }
   if (compensatingReason !== null) {
     blocks.push(section(`↩️ *Rolling back* the regions already switched: ${escapeText(compensatingReason)}`));

@@ -30,6 +30,8 @@ export interface SlackServices {
   now: () => number;
   /** Keeps chat.postMessage within Slack's per-channel pace, shared with the workers through Redis. */
   pacer: ChannelPacer;
+  /** Called after a change the App Home shows (a freeze, a stop); debounced by whoever listens. */
+  onChange?: () => void;
 }
 
 /** What posting in Slack and auditing need: the bot has it all; the CLI builds just this to ask for an approval. */

@@ -17,6 +17,8 @@ export function formatProgressEvent(event: ProgressEvent): string | null {
     }
     case 'holding':
       return `! ${event.reason}\n! holding the regions already switched (policy onRegionUnreachable: hold); the release is retried`;
+    case 'stopped':
+      return `! ${event.reason}\n! halted at a step boundary; it goes on after /release resume`;
     case 'compensating':
       return `! ${event.reason}\n! switching the regions already switched back to their previous version`;
     case 'finished':

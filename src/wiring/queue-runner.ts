@@ -57,7 +57,7 @@ export interface QueuedRequest {
   requestId?: string | undefined;
 }
 
-const progressTypes = new Set<string>(['planned', 'step-started', 'step-finished', 'compensating', 'holding', 'finished']);
+const progressTypes = new Set<string>(['planned', 'step-started', 'step-finished', 'compensating', 'holding', 'stopped', 'finished']);
 
 function isProgressEvent(data: unknown): data is ProgressEvent {
   return typeof data === 'object' && data !== null && progressTypes.has(String((data as { type?: unknown }).type));

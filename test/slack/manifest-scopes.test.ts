@@ -41,9 +41,9 @@ async function approvalFlow(): Promise<void> {
 }
 
 describe('the Slack app manifest', () => {
-  it('asks for four scopes and the two reaction events', () => {
+  it('asks for four scopes, the two reaction events and app_home_opened', () => {
     expect(scopes).toEqual(['commands', 'chat:write', 'reactions:read', 'usergroups:read']);
-    expect(manifest.settings.event_subscriptions.bot_events).toEqual(['reaction_added', 'reaction_removed']);
+    expect(manifest.settings.event_subscriptions.bot_events).toEqual(['reaction_added', 'reaction_removed', 'app_home_opened']);
   });
 
   it('is enough for the whole approval flow: no call answered missing_scope, no event withheld', async () => {

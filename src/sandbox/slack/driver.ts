@@ -87,6 +87,13 @@ export interface SlackDriver {
   pressButton(user: string, item: { channel: string; ts: string }, actionId: string, options?: { confirm?: 'accept' | 'cancel' }): Promise<InteractionResult>;
   /** Deliver any Events API event inside a fresh event_callback envelope. */
   event(event: Record<string, unknown>): Promise<EventResult>;
+  /**
+   * The user opens the app's Home tab: `app_home_opened` with `tab: home` (Slack sends it each
+   * time, with the view it last published, if any, in `view`).
+   */
+  openAppHome(user: string): Promise<EventResult>;
+  /** The user presses a button on their Home tab (confirming its dialog, if any). */
+  pressHomeButton(user: string, actionId: string, value?: string): Promise<InteractionResult>;
   /** Slack's retry of an event it delivered before: same body, new signature, X-Slack-Retry-* headers. */
   redeliver(eventId: string, options?: { reason?: string }): Promise<EventResult>;
   urlVerification(challenge?: string): Promise<DeliveryResult & { challenge: string }>;
@@ -254,7 +261,19 @@ export function createSlackDriver(options: SlackDriverOptions): SlackDriver {
       return { ...result!, payload: press.payload, ...shown };
     },
 
+    async pressHomeButton(user, actionId, value) {
+      const press = standIn.homeButtonPress(user, actionId, value);
+      const [result] = await deliverOnce('interactive', press.payload);
+      return { ...result!, payload: press.payload, ...(press.confirm ? { confirm: press.confirm } : {}) };
+    },
+
     event: sendEvent,
+    // Without the DM channel id Slack also sends: the stand-in models no app DM, and a channel
+    // would make it look for the bot in that conversation.
+    openAppHome: (user) => {
+      const published = standIn.homeView(user);
+      return sendEvent({ type: 'app_home_opened', user, tab: 'home', event_ts: `${(Date.now() / 1000).toFixed(6)}`, ...(published ? { view: { type: 'home', ...published.view } } : {}) });
+    },
 
     async redeliver(eventId, { reason = socket ? 'timeout' : 'http_timeout' } = {}) {
       const original = delivered.get(eventId);

@@ -272,6 +272,38 @@ const methods: Record<string, MethodHandler> = {
     },
   }),
 
+  /**
+   * views.publish: a Home tab for one user. Slack refuses a view that is not `type: home`, more
+   * than 100 blocks, a `private_metadata` over 3000 characters or an unknown user; blocks are
+   * checked like a message's (block-limits.ts). The latest published view is what the user sees.
+   */
+  'views.publish': (args, ws) => {
+    const user = str(args, 'user_id');
+    if (user === undefined) return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] missing required field: user_id'] } });
+    if (!ws.users.has(user)) return fail('user_not_found');
+    let view: unknown = args.view;
+    if (typeof view === 'string') {
+      try {
+        view = JSON.parse(view);
+      } catch {
+        return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] failed to match all allowed schemas [json-pointer:/view]'] } });
+      }
+    }
+    if (typeof view !== 'object' || view === null || (view as { type?: unknown }).type !== 'home') {
+      return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] must be a home view [json-pointer:/view/type]'] } });
+    }
+    const blocks = (view as { blocks?: unknown }).blocks;
+    if (!Array.isArray(blocks)) return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] missing required field: blocks [json-pointer:/view]'] } });
+    if (blocks.length > 100) return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]'] } });
+    const metadata = (view as { private_metadata?: unknown }).private_metadata;
+    if (typeof metadata === 'string' && metadata.length > 3000) return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] must be less than 3001 characters [json-pointer:/view/private_metadata]'] } });
+    const rejected = blocks.length > 0 ? blocksRefusal(blocks) : null;
+    if (rejected !== null && (rejected.body as { error?: string }).error !== 'msg_blocks_too_long') return rejected;
+    ws.recorder.homeViews.set(user, { view: view as Record<string, unknown>, publishedAt: ws.nowMs() });
+    ws.recorder.changed();
+    return { body: { ok: true, view: { id: `V${ws.nextTs().replace('.', '')}`.slice(0, 12), team_id: ws.team.id, type: 'home', ...(view) } } };
+  },
+
   'chat.postMessage': (args, ws) => {
     const requested = str(args, 'channel');
     const retryAfter = ws.rateLimiter.take('chat.postMessage', resolveChannel(ws, requested)?.id ?? requested ?? '');

@@ -15,6 +15,8 @@ export class SlackRecorder {
   readonly reactions: RecordedReaction[] = [];
   readonly responseUrlPosts: RecordedResponseUrlPost[] = [];
   readonly calls: RecordedCall[] = [];
+  /** The Home tab published for each user (views.publish), the latest only, as Slack keeps it. */
+  readonly homeViews = new Map<string, { view: Record<string, unknown>; publishedAt: number }>();
   private readonly changes = new EventEmitter();
 
   constructor() {
@@ -52,6 +54,7 @@ export class SlackRecorder {
     this.reactions.length = 0;
     this.responseUrlPosts.length = 0;
     this.calls.length = 0;
+    this.homeViews.clear();
     this.changed();
   }
 

@@ -184,6 +184,8 @@ export interface SlackStandIn {
   reactions(filter?: ReactionFilter): RecordedReaction[];
   responseUrlPosts(): RecordedResponseUrlPost[];
   calls(method?: string): RecordedCall[];
+  /** The Home tab last published for this user (views.publish), if any. */
+  homeView(user: string): { view: Record<string, unknown>; publishedAt: number } | undefined;
   /** Calls answered 429, optionally for one channel. */
   rateLimited(channel?: string): RecordedCall[];
 
@@ -222,6 +224,7 @@ export interface SlackStandIn {
    * Slack would send, and the button's confirm dialog if it has one (used by the driver).
    */
   buttonPress(user: string, channel: string, ts: string, actionId: string): ButtonPress;
+  homeButtonPress(user: string, actionId: string, value?: string): ButtonPress;
   /** A user adds or removes a reaction in the client; returns the reacted message's author. */
   applyUserReaction(user: string, channel: string, ts: string, name: string, removed: boolean): { itemUser: string };
   /**

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { drawFault, SlackFaults, type SlackFaultSettings } from './faults.js';
-import { buttonPress } from './interactions.js';
+import { buttonPress, homeButtonPress } from './interactions.js';
 import { conversationKind, fail, findMethod, ratelimited, resolveChannel, type Args, type MethodResult, type Workspace } from './methods.js';
 import { RateLimiter, slackRateLimits, strictPostMessageLimit, type RateLimitSettings } from './rate-limit.js';
 import { SlackRecorder, snapshot } from './recorder.js';
@@ -231,6 +231,7 @@ export async function startSlackStandIn(options: StandInOptions = {}): Promise<S
     reactions: (filter) => snapshot(recorder.findReactions(filter)),
     responseUrlPosts: () => snapshot(recorder.responseUrlPosts),
     calls: (method) => snapshot(recorder.calls.filter((c) => method === undefined || c.method === method)),
+    homeView: (user) => snapshot(recorder.homeViews.get(user)),
     rateLimited: (channel) =>
       snapshot(recorder.calls.filter((c) => c.status === 429 && (channel === undefined || c.args.channel === channel))),
     waitFor: (predicate, timeoutMs = 5000) =>
@@ -283,6 +284,7 @@ export async function startSlackStandIn(options: StandInOptions = {}): Promise<S
       ws.usergroups.set(id, [...members]);
     },
     buttonPress: (user, channel, ts, actionId) => buttonPress(ws, responseUrls, user, channel, ts, actionId),
+    homeButtonPress: (user, actionId, value) => homeButtonPress(ws, user, actionId, value),
     socketMode,
     issueResponseUrl: (context) => responseUrls.issue(context),
     applyUserReaction: (user, channel, ts, name, removed) => {
