@@ -7,7 +7,7 @@ import { acquireLease, LeaseKeeper } from '../src/queue/lease.js';
 import { leaseKey } from '../src/queue/names.js';
 import { releaseLeaseAndWake, waitingMessage } from '../src/queue/wait-for-lease.js';
 import { observeTraffic, planRelease } from '../src/release/release.js';
-import { checkApproval } from './approved-plan.js';
+import { checkApproval } from './job-gate.js';
 import { runReleaseJob, type JobContext, type Preparation, type PreparedRun } from './run-release-job.js';
 
 /** Delete the versions retention lets go: never live, rollback target, in use or being installed. */
@@ -15,7 +15,7 @@ export function processCleanup(job: Job, token: string | undefined, context: Job
   return runReleaseJob(job, token, context, { kind: 'cleanup', version: () => null, prepare: approvedCleanup });
 }
 
-/** A gated cleanup runs only under its approval (approved-plan.ts), then leases what it deletes. */
+/** A gated cleanup runs only under its approval (job-gate.ts), then leases what it deletes. */
 async function approvedCleanup(run: PreparedRun): Promise<Preparation> {
   const checked = await checkApproval(run);
   return 'refusal' in checked ? checked : leaseVersionsToDelete(run);

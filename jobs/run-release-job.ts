@@ -207,7 +207,7 @@ export async function runReleaseJob<K extends JobKind>(job: Job, token: string |
       runsAgain = true;
       const rollback = await rollbackAfterStop(context.queue, payload, halted.stop, cursorAtFailure);
       if (rollback) await job.log(`stopped with --rollback: rollback ${rollback} enqueued`);
-      await audit(context, payload, 'halted', version, `${halted.message}${rollback ? `; rollback ${rollback} enqueued` : ''}`);
+      await appendAudit(redis, prefix, auditEntry(context, payload, 'halted', version, `${halted.message}${rollback ? `; rollback ${rollback} enqueued` : ''}`));
       return await waitWhileStopped(job, token, halted.stop, reporter);
     }
     if (error instanceof RunInterrupted && context.shutdown.aborted && !keeper.lost) {

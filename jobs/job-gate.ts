@@ -8,8 +8,8 @@ import { freezeCheck } from './freeze-check.js';
 import type { Preparation, PreparedRun } from './run-release-job.js';
 
 /**
- * The approval gate where the change happens: every job kind's preparation starts here, whatever
- * enqueued the job (Slack, `cutover --queue`, anything that can write to Redis). An action the
+ * The gate where the change happens: every job kind's preparation starts here, gated or not
+ * (an ungated deploy or rollback passes it with only the freeze check), whatever enqueued the job (Slack, `cutover --queue`, anything that can write to Redis). An action the
  * environment gates (`slack.approvals.gated`, or deploy and promote when `protected`) runs only
  * under its approval: the job's id is the approval id, and the stored request is approved, by
  * enough distinct approvers other than the requester, each allowed when confirmed, before its
@@ -18,7 +18,7 @@ import type { Preparation, PreparedRun } from './run-release-job.js';
  * both claim it) and exactly that plan runs. A resumed run holds the approval already and
  * reconciles its recorded plan instead (the runner does).
  */
-export async function approvedPlan(run: PreparedRun): Promise<Preparation> {
+export async function passJobGate(run: PreparedRun): Promise<Preparation> {
   // Freezes first: a job queued before a freeze began does not slip through (freeze-check.ts).
   const frozen = await freezeCheck(run);
   if (frozen) return { refusal: frozen };
