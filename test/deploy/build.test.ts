@@ -103,7 +103,7 @@ export async function load(url, context, next) {
       const result = await node([join(out, 'bin/cutover.js'), 'status', 'shop', '--json'], { CUTOVER_CONFIG: world.configPath });
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
-      expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toEqual({ app: 'shop', environment: 'production', regions: [expect.objectContaining({ region: 'eu-west', live: null, versions: [] })] });
+      expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toEqual({ app: 'shop', environment: 'production', regions: [expect.objectContaining({ region: 'eu-west', live: null, versions: [] })], freezes: [], stops: [] });
     } finally {
       await world.stop();
     }

@@ -87,7 +87,7 @@ describe.skipIf(!hasPrometheus)('health gates against a real Prometheus', () => 
   it('promotes a healthy version: every switched region bakes under its gates, the last one too, and the result shows the values', async () => {
     const order: string[] = [];
     const result = await release(gated(2), 'promote', 'v2', steps(order));
-    expect(result.outcome).toBe('succeeded');
+    expect(result.outcome, result.reasons.join('; ')).toBe('succeeded');
     expect(order).toEqual(['eu-west:precheck', 'us-east:precheck', 'eu-west:switch', 'eu-west:verify', 'eu-west:bake', 'us-east:switch', 'us-east:verify', 'us-east:bake']);
     for (const region of result.regions) {
       expect(region.gates).toHaveLength(1);
