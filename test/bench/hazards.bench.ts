@@ -181,9 +181,13 @@ async function runRow(row: RowName, w: HazardWorld, load: Load): Promise<{ cutov
       await w.ensureInstalled('v6');
       await w.release('production', 'promote', 'v6');
       await sleep(settleMs);
+      const inUseAfterMs = 2000;
       const pinnedOn = (): ReturnType<typeof startPinnedSessions> => startPinnedSessions({ ingressUrls: w.sandbox.regions.map((r) => r.ingressUrl), version: 'v1', concurrency: 2, pauseMs: 5 });
       const cutover = await measure(load, async () => {
         const sessions = pinnedOn();
+        // The hazard is cleaning up a version in use: let Prometheus (scrape 0.5 s) see the sessions
+        // first, or the first cleanup races the first scrape and measures that instead (both sides wait alike).
+        await sleep(inUseAfterMs);
         const started = performance.now();
         let keptWhileUsed = true;
         while (performance.now() - started < 6000) {
@@ -204,7 +208,7 @@ async function runRow(row: RowName, w: HazardWorld, load: Load): Promise<{ cutov
       await w.ensureInstalled('v1');
       const seed = await measure(load, async () => {
         const sessions = pinnedOn();
-        await sleep(1000);
+        await sleep(inUseAfterMs);
         await seedDelete(w.seed, regions, 'v1');
         await sleep(noticeMs);
         return { pinned: await sessions.stop() };
