@@ -8,7 +8,7 @@ import { approveActionId, rejectActionId } from './blocks.js';
 import { lineStateBlocks } from './line-commands.js';
 import { escapeText, fit, slackDateIso } from './mrkdwn.js';
 import { errorText } from './ports.js';
-import type { SlackServices } from './services.js';
+import type { SlackContext } from './slack-context.js';
 
 /**
  * The Home tab (`app_home_opened` → `views.publish`): every app and environment with its live
@@ -27,8 +27,8 @@ export interface HomeView {
   blocks: Block[];
 }
 
-export async function homeView(services: SlackServices, user: string): Promise<HomeView> {
-  const { config } = services;
+export async function homeView(slack: SlackContext, user: string): Promise<HomeView> {
+  const { config } = slack;
   const blocks: Block[] = [header('cutover: where every app stands')];
 
   // Apps × environments, live version per region.
@@ -36,7 +36,7 @@ export async function homeView(services: SlackServices, user: string): Promise<H
   const lines = await Promise.all(
     pairs.slice(0, budget.apps).map(async ({ app, environment }) => {
       try {
-        const states = await services.reader.status(app, environment);
+        const states = await slack.reader.status(app, environment);
         const regions = states.map((s) => `${s.region} ${s.unreachable !== undefined ? '_unreachable_' : `\`${s.live?.version ?? '—'}\``}`).join(' · ');
         const split = splitDescription(states);
         return `*${escapeText(app)}* in ${escapeText(environment)}: ${regions}${split ? `\n⚠️ the regions serve different versions: ${escapeText(split)}` : ''}`;
@@ -50,12 +50,12 @@ export async function homeView(services: SlackServices, user: string): Promise<H
 
   // Freezes and stops.
   blocks.push(divider(), section('*Freezes and stops*'));
-  const line = (await Promise.all(Object.keys(config.environments).map((env) => lineStateBlocks(services, env, null)))).flat();
+  const line = (await Promise.all(Object.keys(config.environments).map((env) => lineStateBlocks(slack, env, null)))).flat();
   blocks.push(...(line.length > 0 ? line.slice(0, 8) : [context('Nothing is frozen or stopped.')]));
 
   // Approvals waiting for this user.
   blocks.push(divider(), section('*Waiting for your approval*'));
-  const waiting = await approvalsFor(services, user);
+  const waiting = await approvalsFor(slack, user);
   if (waiting.length === 0) blocks.push(context('Nothing is waiting for you.'));
   for (const record of waiting.slice(0, budget.approvals)) {
     const r = record.request;
@@ -74,22 +74,22 @@ export async function homeView(services: SlackServices, user: string): Promise<H
 
   // The last releases.
   blocks.push(divider(), section('*Last releases*'));
-  const releases = (await readAudit(services.redis, services.prefix, { count: 200 })).filter((e) => releaseKinds.has(e.kind)).slice(0, budget.releases);
+  const releases = (await readAudit(slack.redis, slack.prefix, { count: 200 })).filter((e) => releaseKinds.has(e.kind)).slice(0, budget.releases);
   blocks.push(releases.length > 0 ? section(releases.map(releaseLine).join('\n')) : context('No releases yet.'));
-  blocks.push(context(`Updated ${slackDateIso(new Date(services.now()).toISOString())}`));
+  blocks.push(context(`Updated ${slackDateIso(new Date(slack.now()).toISOString())}`));
   return { type: 'home', blocks: blocks.slice(0, homeBlockLimit) };
 }
 
 /** Pending requests `user` may decide: an approver of the action there, not the requester, not voted yet. */
-async function approvalsFor(services: SlackServices, user: string): Promise<ApprovalRecord[]> {
-  const records = (await Promise.all((await services.approvals.pending(50)).map((id) => services.approvals.get(id)))).filter((r): r is ApprovalRecord => r !== null && r.request.state === 'pending');
+async function approvalsFor(slack: SlackContext, user: string): Promise<ApprovalRecord[]> {
+  const records = (await Promise.all((await slack.approvals.pending(50)).map((id) => slack.approvals.get(id)))).filter((r): r is ApprovalRecord => r !== null && r.request.state === 'pending');
   const mine: ApprovalRecord[] = [];
   for (const record of records) {
     const r = record.request;
-    const env = findEnvironment(services.config, r.environment);
+    const env = findEnvironment(slack.config, r.environment);
     if (!env || r.requester === user || r.votes.some((v) => v.user === user)) continue;
     const approvers = accessFor(env, r.action).approvers;
-    const groups = await services.groups.resolve(approvers.usergroups);
+    const groups = await slack.groups.resolve(approvers.usergroups);
     if (isMember(user, approvers, groups)) mine.push(record);
   }
   return mine;
@@ -123,7 +123,7 @@ export class HomePublisher {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly services: SlackServices,
+    private readonly slack: SlackContext,
     private readonly debounceMs = 1_000,
   ) {}
 
@@ -150,10 +150,10 @@ export class HomePublisher {
 
   private async publish(user: string): Promise<void> {
     try {
-      const view = await homeView(this.services, user);
-      await this.services.client.views.publish({ user_id: user, view: view });
+      const view = await homeView(this.slack, user);
+      await this.slack.client.views.publish({ user_id: user, view: view });
     } catch (error) {
-      this.services.log.warn(`Home tab for ${user}: ${errorText(error)}`);
+      this.slack.log.warn(`Home tab for ${user}: ${errorText(error)}`);
     }
   }
 }

@@ -16,7 +16,7 @@ import { ChannelPacer } from './channel-pacer.js';
 import { commandRequestId, handleReleaseCommand } from './command-handler.js';
 import { errorText, structuredLog, type ReleaseReader, type SlackLog } from './ports.js';
 import { handleReaction } from './reaction-handler.js';
-import type { SlackServices } from './services.js';
+import type { SlackContext } from './slack-context.js';
 import { HomePublisher } from './app-home.js';
 import { SlackMemo } from './slack-memo.js';
 import { UsergroupCache } from './usergroup-cache.js';
@@ -57,7 +57,7 @@ export interface SlackAppOptions {
 
 export interface SlackBot {
   app: App;
-  services: SlackServices;
+  slack: SlackContext;
   mode: 'http' | 'socket';
   /**
    * HTTP mode: listen on `port` (0: a free one) for /slack/events only. Socket Mode: connect
@@ -112,7 +112,7 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
     deferInitialization: true,
   });
 
-  const services: SlackServices = {
+  const slack: SlackContext = {
     config,
     redis: options.redis,
     prefix: config.redis.prefix,
@@ -126,14 +126,14 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
     now: options.now ?? Date.now,
     pacer: new ChannelPacer(options.redis, config.redis.prefix),
   };
-  const home = new HomePublisher(services, options.homeDebounceMs);
-  services.onChange = () => home.changed();
+  const home = new HomePublisher(slack, options.homeDebounceMs);
+  slack.onChange = () => home.changed();
 
   app.command('/release', async ({ command, ack, respond, context }) => {
     await ack();
     // The request id of what this command asks for: it follows the release into the job and its Kubernetes calls.
     await withRequestContext({ requestId: commandRequestId(command.trigger_id) }, () =>
-      handleReleaseCommand(services, {
+      handleReleaseCommand(slack, {
         text: command.text,
         userId: command.user_id,
         channelId: command.channel_id,
@@ -150,7 +150,7 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
   const onReaction = async (removed: boolean, args: { event: { user: string; reaction: string; item: { type: string; channel?: string; ts?: string }; item_user?: string }; body: { event_id: string }; context: { botUserId?: string } }) => {
     const { event, body, context } = args;
     if (event.item.type !== 'message' || !event.item.channel || !event.item.ts) return;
-    await handleReaction(services, {
+    await handleReaction(slack, {
       eventId: body.event_id,
       user: event.user,
       reaction: event.reaction,
@@ -177,24 +177,24 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
     const actions = body as { user: { id: string }; container?: { channel_id?: string; message_ts?: string }; channel?: { id?: string } };
     const pressed = action as { action_id: string; action_ts?: string; value?: string };
     // A press on the Home tab names the request by its id (the button's value): decide it on its message.
-    const fromHome = actions.container?.message_ts === undefined && pressed.value ? await services.approvals.get(pressed.value).catch(() => null) : null;
-    await handleButton(services, {
+    const fromHome = actions.container?.message_ts === undefined && pressed.value ? await slack.approvals.get(pressed.value).catch(() => null) : null;
+    await handleButton(slack, {
       actionId: pressed.action_id,
       user: actions.user.id,
       channel: fromHome?.channel ?? actions.container?.channel_id ?? actions.channel?.id,
       messageTs: fromHome?.ts ?? actions.container?.message_ts,
-      actionTs: pressed.action_ts ?? String(services.now()),
+      actionTs: pressed.action_ts ?? String(slack.now()),
     }).catch((error: unknown) => log.error(`button ${pressed.action_id} by ${actions.user.id}: ${errorText(error)}`));
     home.changed();
   });
 
   let sweeper: NodeJS.Timeout | undefined;
   let probes: MetricsServer | undefined;
-  const sweep = () => sweepApprovals(services);
+  const sweep = () => sweepApprovals(slack);
 
   return {
     app,
-    services,
+    slack,
     mode,
     async start(port, host) {
       await app.init();

@@ -21,7 +21,7 @@ import type { AuditEntry, AuditKind } from '../queue/audit.js';
 import { approvalRequestMessage, approvalStateMessage } from './blocks.js';
 import { escapeText } from './mrkdwn.js';
 import { errorText } from './ports.js';
-import { approvalPolicy, audit, bestEffort, postMessage, type SlackServices } from './services.js';
+import { approvalPolicy, audit, bestEffort, postMessage, type SlackContext } from './slack-context.js';
 import { refusalMessage } from './thread-root.js';
 import { explainGroupProblems } from './usergroup-cache.js';
 
@@ -42,19 +42,19 @@ export interface DecisionInput {
 }
 
 /** Handle one decision; false when the message holds no stored request. */
-export async function handleDecision(services: SlackServices, input: DecisionInput): Promise<boolean> {
-  const stored = await services.approvals.byMessage(input.ref);
+export async function handleDecision(slack: SlackContext, input: DecisionInput): Promise<boolean> {
+  const stored = await slack.approvals.byMessage(input.ref);
   if (!stored) return false;
   // The approval id is the request id of the job it leads to.
-  await withRequestContext({ requestId: stored.request.id, app: stored.request.app, environment: stored.request.environment }, () => decideOn(services, stored, input.decision));
+  await withRequestContext({ requestId: stored.request.id, app: stored.request.app, environment: stored.request.environment }, () => decideOn(slack, stored, input.decision));
   return true;
 }
 
-async function decideOn(services: SlackServices, stored: ApprovalRecord, decision: Decision): Promise<void> {
-  const environment = findEnvironment(services.config, stored.request.environment);
+async function decideOn(slack: SlackContext, stored: ApprovalRecord, decision: Decision): Promise<void> {
+  const environment = findEnvironment(slack.config, stored.request.environment);
   if (!environment) return;
   const policy = approvalPolicy(environment, stored.request.action);
-  const groupMembers = await services.groups.resolve(policy.approvers.usergroups);
+  const groupMembers = await slack.groups.resolve(policy.approvers.usergroups);
   const id = stored.request.id;
 
   let first: Transition | null = null;
@@ -65,7 +65,7 @@ async function decideOn(services: SlackServices, stored: ApprovalRecord, decisio
   let checkProblem: string | null = null;
   // Round 1 records the vote; when it brings enough votes, round 2 confirms them with the deciding check.
   for (let round = 0; round < 3; round++) {
-    const transition = await services.approvals.update(id, (record) => {
+    const transition = await slack.approvals.update(id, (record) => {
       const outcome = decide(record.request, decision, policy, groupMembers, policy);
       got.reply = outcome.reply;
       got.effect = outcome.effect;
@@ -81,7 +81,7 @@ async function decideOn(services: SlackServices, stored: ApprovalRecord, decisio
     last = transition;
     if (got.effect !== 'deciding' || evidence) break;
     try {
-      evidence = await decidingEvidence(services, transition.after, policy);
+      evidence = await decidingEvidence(slack, transition.after, policy);
     } catch (error) {
       checkProblem = errorText(error);
       break;
@@ -92,40 +92,40 @@ async function decideOn(services: SlackServices, stored: ApprovalRecord, decisio
   const after = last.after;
 
   const { reply, effect, dropped } = got;
-  const tell = (text: string) => tellUser(services, after, decision.user, text);
+  const tell = (text: string) => tellUser(slack, after, decision.user, text);
   if (reply !== undefined) {
-    const groups = effect === 'ignored-not-approver' ? explainGroupProblems(services.groups.problems(policy.approvers.usergroups), environment.name, 'approvers') : null;
+    const groups = effect === 'ignored-not-approver' ? explainGroupProblems(slack.groups.problems(policy.approvers.usergroups), environment.name, 'approvers') : null;
     await tell(`${reply}${groups ? ` ${groups}` : ''}`);
   }
   const mine = dropped.find((d) => d.user === decision.user);
   if (mine && mine.why.startsWith('not an approver')) await tell(`your approval does not count: ${mention(decision.user)} is ${mine.why}`);
   if (dropped.length > 0) logger().info({ requestId: id, dropped }, 'the deciding check did not confirm some votes');
   if (checkProblem !== null) {
-    services.log.warn(`approval ${id}: the deciding check could not run: ${checkProblem}`);
+    slack.log.warn(`approval ${id}: the deciding check could not run: ${checkProblem}`);
     await tell(`your approval is recorded, but Slack could not be asked whether the approvals still stand (${checkProblem}), so it is not approved yet: press Approve or react again in a moment`);
   }
 
   if (after === before) return;
   if (after.request.state === 'pending') {
-    if (approverIds(after.request).join() !== approverIds(before.request).join()) await showRequest(services, after);
+    if (approverIds(after.request).join() !== approverIds(before.request).join()) await showRequest(slack, after);
     return;
   }
   if (before.request.state !== 'pending') return;
-  await decided(services, after, decision.user);
-  if (after.request.state === 'approved') await enqueueNow(services, after);
+  await decided(slack, after, decision.user);
+  if (after.request.state === 'approved') await enqueueNow(slack, after);
 }
 
 /** The deciding check: reactions on the message now, membership no older than 30 s. */
-async function decidingEvidence(services: SlackServices, record: ApprovalRecord, policy: ApprovalPolicy): Promise<DecidingEvidence> {
+async function decidingEvidence(slack: SlackContext, record: ApprovalRecord, policy: ApprovalPolicy): Promise<DecidingEvidence> {
   let reactionsOnMessage: Set<string> | null = null;
   if (record.request.votes.some((v) => v.via === 'reaction')) {
     // full: without it Slack may cut the list of users who reacted (reactions.get reference).
-    const answer = await services.client.reactions.get({ channel: record.channel, timestamp: record.ts, full: true });
+    const answer = await slack.client.reactions.get({ channel: record.channel, timestamp: record.ts, full: true });
     const approve = reactionName(policy.approveReaction);
     reactionsOnMessage = new Set((answer.message?.reactions ?? []).filter((r) => reactionName(r.name ?? '') === approve).flatMap((r) => r.users ?? []));
   }
-  const { members, checkedAt } = await services.groups.resolveFresh(policy.approvers.usergroups, decidingCheckMaxAgeMs);
-  return { at: services.now(), reactionsOnMessage, groupMembers: members, membershipCheckedAt: checkedAt };
+  const { members, checkedAt } = await slack.groups.resolveFresh(policy.approvers.usergroups, decidingCheckMaxAgeMs);
+  return { at: slack.now(), reactionsOnMessage, groupMembers: members, membershipCheckedAt: checkedAt };
 }
 
 /**
@@ -133,12 +133,12 @@ async function decidingEvidence(services: SlackServices, record: ApprovalRecord,
  * message always comes after it. Then the enqueue, then the outbox entry is cleared; a failure
  * here is completed by the sweep (the job id is the approval id, so repeating adds nothing).
  */
-async function enqueueNow(services: SlackServices, record: ApprovalRecord): Promise<void> {
+async function enqueueNow(slack: SlackContext, record: ApprovalRecord): Promise<void> {
   try {
-    const enqueued = await enqueueApproved(services.queue, services.approvals, record);
+    const enqueued = await enqueueApproved(slack.queue, slack.approvals, record);
     logger().info({ requestId: record.request.id, jobId: enqueued.jobId, deduplicated: enqueued.deduplicated }, 'approved release queued');
   } catch (error) {
-    services.log.warn(`approval ${record.request.id}: approved, but queueing its job failed (${errorText(error)}); the outbox sweep tries again`);
+    slack.log.warn(`approval ${record.request.id}: approved, but queueing its job failed (${errorText(error)}); the outbox sweep tries again`);
   }
 }
 
@@ -147,25 +147,25 @@ async function enqueueNow(services: SlackServices, record: ApprovalRecord): Prom
  * has no replies, and Slack shows thread ephemerals only in active threads); to someone not in the
  * channel (user_not_in_channel), a thread reply that mentions them.
  */
-export async function tellUser(services: SlackServices, record: Pick<ApprovalRecord, 'channel' | 'ts' | 'request'>, user: string, reply: string): Promise<void> {
+export async function tellUser(slack: SlackContext, record: Pick<ApprovalRecord, 'channel' | 'ts' | 'request'>, user: string, reply: string): Promise<void> {
   const { request } = record;
   const what = `${request.action} ${request.app}${request.version ? ` ${request.version}` : ''} in ${request.environment}`;
   const text = `On the approval request for *${escapeText(what)}*: ${reply}`;
   try {
-    await services.client.chat.postEphemeral({ channel: record.channel, user, ...refusalMessage(text) });
+    await slack.client.chat.postEphemeral({ channel: record.channel, user, ...refusalMessage(text) });
   } catch (error) {
     const code = (error as { data?: { error?: unknown } }).data?.error;
     if (code !== 'user_not_in_channel') {
-      services.log.warn(`ephemeral reply to ${user}: ${errorText(error)}`);
+      slack.log.warn(`ephemeral reply to ${user}: ${errorText(error)}`);
       return;
     }
-    await bestEffort(services, 'thread reply', () => postMessage(services, { channel: record.channel, thread_ts: record.ts, ...refusalMessage(`${mention(user)}: ${reply}`) }));
+    await bestEffort(slack, 'thread reply', () => postMessage(slack, { channel: record.channel, thread_ts: record.ts, ...refusalMessage(`${mention(user)}: ${reply}`) }));
   }
 }
 
 /** A request left `pending`: update its message and write the audit entry. */
-async function decided(services: SlackServices, record: ApprovalRecord, actor: string | undefined): Promise<void> {
-  await showState(services, record);
+async function decided(slack: SlackContext, record: ApprovalRecord, actor: string | undefined): Promise<void> {
+  await showState(slack, record);
   const kinds: Partial<Record<ApprovalRequest['state'], AuditKind>> = { approved: 'approved', rejected: 'rejected', expired: 'expired' };
   const kind = kinds[record.request.state];
   if (kind === undefined) return;
@@ -173,7 +173,7 @@ async function decided(services: SlackServices, record: ApprovalRecord, actor: s
   logger().info({ requestId: record.request.id, outcome: kind, by: actor ?? null }, `approval ${kind}`);
   const by = kind === 'approved' ? actor : kind === 'rejected' ? record.request.rejectedBy : undefined;
   const detail = kind === 'approved' ? `approved by ${record.request.votes.map((v) => `${v.user} (${v.via})`).join(', ')}` : undefined;
-  await audit(services, auditEntry(record.request, kind, services.now(), by, detail));
+  await audit(slack, auditEntry(record.request, kind, slack.now(), by, detail));
 }
 
 export interface SweepResult {
@@ -186,22 +186,22 @@ export interface SweepResult {
  * Expire pending requests past their time (update their messages, audit), and complete the
  * outbox: approved requests whose job was never confirmed queued are queued now.
  */
-export async function sweepApprovals(services: SlackServices): Promise<SweepResult> {
-  const now = services.now();
+export async function sweepApprovals(slack: SlackContext): Promise<SweepResult> {
+  const now = slack.now();
   let expired = 0;
-  for (const id of await services.approvals.due(now)) {
-    const transition = await services.approvals.update(id, (record) => {
+  for (const id of await slack.approvals.due(now)) {
+    const transition = await slack.approvals.update(id, (record) => {
       const next = expire(record.request, now);
       return next === record.request ? record : { ...record, request: next };
     });
     if (!transition || transition.after === transition.before) continue;
     expired++;
-    await decided(services, transition.after, undefined);
+    await decided(slack, transition.after, undefined);
   }
   let queued = 0;
-  const results = await sweepApprovalOutbox(services.queue, services.approvals, now, (record) => showState(services, record));
+  const results = await sweepApprovalOutbox(slack.queue, slack.approvals, now, (record) => showState(slack, record));
   for (const result of results) {
-    if (result.error !== undefined) services.log.warn(`approval ${result.id}: the outbox sweep could not queue its job: ${errorText(result.error)}`);
+    if (result.error !== undefined) slack.log.warn(`approval ${result.id}: the outbox sweep could not queue its job: ${errorText(result.error)}`);
     else if (result.enqueued && !result.enqueued.deduplicated) {
       queued++;
       logger().info({ requestId: result.id, jobId: result.enqueued.jobId }, 'approved release queued by the outbox sweep');
@@ -210,16 +210,16 @@ export async function sweepApprovals(services: SlackServices): Promise<SweepResu
   return { expired, queued };
 }
 
-async function showRequest(services: SlackServices, record: ApprovalRecord): Promise<void> {
-  const environment = findEnvironment(services.config, record.request.environment);
+async function showRequest(slack: SlackContext, record: ApprovalRecord): Promise<void> {
+  const environment = findEnvironment(slack.config, record.request.environment);
   if (!environment) return;
   const rendered = approvalRequestMessage(record.request, record.planText, approvalPolicy(environment, record.request.action));
-  await bestEffort(services, 'update approval request', () => services.client.chat.update({ channel: record.channel, ts: record.ts, ...rendered }));
+  await bestEffort(slack, 'update approval request', () => slack.client.chat.update({ channel: record.channel, ts: record.ts, ...rendered }));
 }
 
-async function showState(services: SlackServices, record: ApprovalRecord): Promise<void> {
+async function showState(slack: SlackContext, record: ApprovalRecord): Promise<void> {
   const rendered = approvalStateMessage(record.request, { planText: record.planText });
-  await bestEffort(services, 'update approval request', () => services.client.chat.update({ channel: record.channel, ts: record.ts, ...rendered }));
+  await bestEffort(slack, 'update approval request', () => slack.client.chat.update({ channel: record.channel, ts: record.ts, ...rendered }));
 }
 
 function auditEntry(request: ApprovalRequest, kind: AuditKind, now: number, actor: string | undefined, detail?: string): AuditEntry {

@@ -7,7 +7,7 @@ import { currentRequestContext, logger } from '../observability/log.js';
 import { approvalsTotal } from '../observability/metrics.js';
 import type { ApprovalRecord } from '../queue/approvals.js';
 import { approvalRequestMessage, fullPlanMessages } from './blocks.js';
-import { approvalPolicy, audit, bestEffort, postMessage, type SlackPosting } from './services.js';
+import { approvalPolicy, audit, bestEffort, postMessage, type SlackPosting } from './slack-context.js';
 
 /**
  * The approval request: posted in the channel (it becomes the thread root), with buttons and
@@ -30,9 +30,9 @@ export interface ApprovalAsk {
 
 export type PostedApproval = { ok: true; record: ApprovalRecord } | { ok: false; error: unknown };
 
-export async function postApprovalRequest(services: SlackPosting, ask: ApprovalAsk): Promise<PostedApproval> {
+export async function postApprovalRequest(slack: SlackPosting, ask: ApprovalAsk): Promise<PostedApproval> {
   const approvals = ask.environment.slack.approvals;
-  const now = services.now();
+  const now = slack.now();
   const request = openApproval(
     {
       id: `apr-${ask.app}-${now.toString(36)}-${randomBytes(4).toString('hex')}`,
@@ -52,15 +52,15 @@ export async function postApprovalRequest(services: SlackPosting, ask: ApprovalA
   const rendered = approvalRequestMessage(request, planText, approvalPolicy(ask.environment, ask.action));
   let ts: string | undefined;
   try {
-    ts = (await postMessage(services, { channel: ask.channel, ...rendered })).ts;
+    ts = (await postMessage(slack, { channel: ask.channel, ...rendered })).ts;
   } catch (error) {
     return { ok: false, error };
   }
   if (ts === undefined) return { ok: false, error: new Error('Slack answered without a message ts') };
   const record: ApprovalRecord = { request, channel: ask.channel, ts, planText };
-  await services.approvals.create(record);
+  await slack.approvals.create(record);
   for (const part of fullPlanMessages(planText)) {
-    await bestEffort(services, 'full plan in the thread', () => postMessage(services, { channel: ask.channel, thread_ts: ts, ...part }));
+    await bestEffort(slack, 'full plan in the thread', () => postMessage(slack, { channel: ask.channel, thread_ts: ts, ...part }));
   }
   approvalsTotal.inc({ outcome: 'requested' });
   // From here on the approval id is the request id: the job it leads to carries it.
@@ -69,7 +69,7 @@ export async function postApprovalRequest(services: SlackPosting, ask: ApprovalA
     'approval requested',
   );
   const from = request.origin.via === 'cli' ? `; from the CLI${request.origin.runUrl ? ` (${request.origin.runUrl})` : ''}` : '';
-  await audit(services, {
+  await audit(slack, {
     at: new Date(request.createdAt).toISOString(),
     kind: 'requested',
     app: request.app,

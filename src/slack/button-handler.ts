@@ -1,7 +1,7 @@
 import { handleDecision } from './approval-decisions.js';
 import { approveActionId, errorMessage } from './blocks.js';
 import { unknownRequestText } from './reaction-handler.js';
-import { bestEffort, type SlackServices } from './services.js';
+import { bestEffort, type SlackContext } from './slack-context.js';
 
 /**
  * Approve and Reject presses on a request message (`block_actions`): the first way to decide,
@@ -18,11 +18,11 @@ export interface ButtonInput {
   actionTs: string;
 }
 
-export async function handleButton(services: SlackServices, input: ButtonInput): Promise<void> {
+export async function handleButton(slack: SlackContext, input: ButtonInput): Promise<void> {
   const { channel, messageTs, user } = input;
   if (channel === undefined || messageTs === undefined) return;
-  if (!(await services.memo.claimOnce(`action:${channel}:${messageTs}:${user}:${input.actionTs}`, 24 * 60 * 60))) return;
+  if (!(await slack.memo.claimOnce(`action:${channel}:${messageTs}:${user}:${input.actionTs}`, 24 * 60 * 60))) return;
   const kind = input.actionId === approveActionId ? 'approve' : 'reject';
-  const handled = await handleDecision(services, { ref: { channel, ts: messageTs }, decision: { user, kind, via: 'button', at: services.now() } });
-  if (!handled) await bestEffort(services, 'ephemeral reply', () => services.client.chat.postEphemeral({ channel, user, ...errorMessage(unknownRequestText) }));
+  const handled = await handleDecision(slack, { ref: { channel, ts: messageTs }, decision: { user, kind, via: 'button', at: slack.now() } });
+  if (!handled) await bestEffort(slack, 'ephemeral reply', () => slack.client.chat.postEphemeral({ channel, user, ...errorMessage(unknownRequestText) }));
 }

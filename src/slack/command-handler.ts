@@ -18,7 +18,7 @@ import { context, message } from './block-kit.js';
 import { errorText } from './ports.js';
 import { explainGroupProblems } from './usergroup-cache.js';
 import { postApprovalRequest } from './approval-request.js';
-import { accessPolicy, audit, bestEffort, environmentOf, postMessage, type SlackServices } from './services.js';
+import { accessPolicy, audit, bestEffort, environmentOf, postMessage, type SlackContext } from './slack-context.js';
 import { rootMemoKey } from './thread-reporter.js';
 import { queuedRootMessage, refusalMessage } from './thread-root.js';
 
@@ -66,10 +66,10 @@ export function commandRequestId(triggerId: string): string {
   return `slack-${triggerId.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 100)}`;
 }
 
-export async function handleReleaseCommand(services: SlackServices, input: CommandInput): Promise<CommandOutcome> {
+export async function handleReleaseCommand(slack: SlackContext, input: CommandInput): Promise<CommandOutcome> {
   let outcome: CommandOutcome = { action: 'invalid', result: 'failed' };
   try {
-    outcome = await answerCommand(services, input);
+    outcome = await answerCommand(slack, input);
     return outcome;
   } finally {
     slackCommandsTotal.inc(outcome);
@@ -77,11 +77,11 @@ export async function handleReleaseCommand(services: SlackServices, input: Comma
   }
 }
 
-async function answerCommand(services: SlackServices, input: CommandInput): Promise<CommandOutcome> {
-  const say = (message: SlackMessage) => bestEffort(services, 'respond', () => input.respond({ response_type: 'ephemeral', ...message }));
-  const { config } = services;
+async function answerCommand(slack: SlackContext, input: CommandInput): Promise<CommandOutcome> {
+  const say = (message: SlackMessage) => bestEffort(slack, 'respond', () => input.respond({ response_type: 'ephemeral', ...message }));
+  const { config } = slack;
   const line = parseLineCommand(input.text, commandContext(config, input.channelId));
-  if (line !== null && !('kind' in line)) return handleLineCommand(services, input, line, services.onChange);
+  if (line !== null && !('kind' in line)) return handleLineCommand(slack, input, line, slack.onChange);
   const extracted = line ?? extractOverride(input.text);
   if ('kind' in extracted) {
     await say(errorMessage(`${extracted.message}. Nothing was changed.`));
@@ -106,12 +106,12 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
       await say(refusalMessage(refused));
       return done('refused');
     }
-    await say(await history(services, parsed, (app) => { const found = findApp(config, app); return found === undefined || readRefusal(found, input.channelId) === null; }));
+    await say(await history(slack, parsed, (app) => { const found = findApp(config, app); return found === undefined || readRefusal(found, input.channelId) === null; }));
     return done('answered');
   }
 
   const app = findApp(config, parsed.app);
-  const environment = environmentOf(services, parsed.environment);
+  const environment = environmentOf(slack, parsed.environment);
   if (!app) {
     await say(errorMessage(`unknown app "${parsed.app}"`));
     return done('unknown-app');
@@ -129,9 +129,9 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
       return done('refused');
     }
     try {
-      const states = await services.reader.status(app.name, environment.name);
+      const states = await slack.reader.status(app.name, environment.name);
       const status = statusMessage(states, app.name, environment.name);
-      await say({ ...status, blocks: [...status.blocks, ...(await lineStateBlocks(services, environment.name, app.name))] });
+      await say({ ...status, blocks: [...status.blocks, ...(await lineStateBlocks(slack, environment.name, app.name))] });
       await sayRest(say, fullStatusMessages(states, app.name, environment.name), `npx cutover status ${app.name} --env ${environment.name}`);
     } catch (error) {
       await say(errorMessage(`could not read ${app.name} in ${environment.name}: ${errorText(error)}`));
@@ -141,28 +141,28 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
   }
 
   const policy = accessPolicy(environment, parsed.action);
-  const groupMembers = await services.groups.resolve([...policy.requesters.usergroups, ...policy.approvers.usergroups]);
+  const groupMembers = await slack.groups.resolve([...policy.requesters.usergroups, ...policy.approvers.usergroups]);
   const refusal = mayRequest(input.userId, parsed.action, policy, groupMembers) ?? channelRefusal(app, input.channelId, policy);
   if (refusal) {
-    const groups = explainGroupProblems(services.groups.problems([...policy.requesters.usergroups, ...policy.approvers.usergroups]), environment.name, 'requesters');
+    const groups = explainGroupProblems(slack.groups.problems([...policy.requesters.usergroups, ...policy.approvers.usergroups]), environment.name, 'requesters');
     await say(refusalMessage(`${refusal}. Nothing was changed.${groups ? ` ${groups}` : ''}`));
     return done('refused');
   }
 
   // Freezes are checked here to explain; the worker checks again before its first step.
-  const frozen = await freezeAnswer(services, parsed, input.userId, override);
+  const frozen = await freezeAnswer(slack, parsed, input.userId, override);
   if (frozen) {
     await say(refusalMessage(`${frozen}. Nothing was changed.`));
     return done('refused');
   }
 
   // Slack sends a slash command once, but a proxy or a retried delivery may not: act once per trigger.
-  if (!parsed.dryRun && !(await services.memo.claimOnce(`command:${input.triggerId}`, 24 * 60 * 60))) return done('duplicate');
+  if (!parsed.dryRun && !(await slack.memo.claimOnce(`command:${input.triggerId}`, 24 * 60 * 60))) return done('duplicate');
 
   const action: Action = parsed.action;
   let plan: Plan | null = null;
   try {
-    const preview = await services.reader.preview({ action, app: app.name, environment: environment.name, version: parsed.version, actor: input.userId });
+    const preview = await slack.reader.preview({ action, app: app.name, environment: environment.name, version: parsed.version, actor: input.userId });
     if (!preview.ok) {
       await say(errorMessage(`cannot ${describe(parsed)}: ${preview.reasons.join('; ')}. Nothing was changed.`));
       return done('cannot-plan');
@@ -175,7 +175,7 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
       await say(errorMessage(`${reason}. Nothing was changed.`));
       return done('failed');
     }
-    services.log.warn(`${describe(parsed)}: ${reason}; enqueued anyway`);
+    slack.log.warn(`${describe(parsed)}: ${reason}; enqueued anyway`);
   }
 
   if (parsed.dryRun) {
@@ -187,24 +187,24 @@ async function answerCommand(services: SlackServices, input: CommandInput): Prom
   const botUserId = input.botUserId;
   // Breaking glass needs an approval like any gated action, whatever the environment gates.
   if ((isGated(action, environment.slack.approvals) || override !== null) && plan) {
-    const posted = await postApprovalRequest(services, { app: app.name, version: parsed.version, action, plan, environment, requester: input.userId, channel: input.channelId, ...(override !== null ? { override } : {}) });
+    const posted = await postApprovalRequest(slack, { app: app.name, version: parsed.version, action, plan, environment, requester: input.userId, channel: input.channelId, ...(override !== null ? { override } : {}) });
     if (!posted.ok) await say(refusalMessage(postingGuidance(posted.error, input.channelId, botUserId, 'the approval request')));
-    else services.onChange?.();
+    else slack.onChange?.();
     return done(posted.ok ? 'approval-requested' : 'failed');
   }
-  return done(await enqueueNow(services, { command: parsed, action, plan, requester: input.userId, channel: input.channelId, triggerId: input.triggerId, say, ...(botUserId ? { botUserId } : {}) }));
+  return done(await enqueueNow(slack, { command: parsed, action, plan, requester: input.userId, channel: input.channelId, triggerId: input.triggerId, say, ...(botUserId ? { botUserId } : {}) }));
 }
 
 /**
  * Why a frozen action is refused at request time, or null: not frozen, or a breakGlass user
  * overriding with a reason (the request then needs an approval, and the worker checks again).
  */
-async function freezeAnswer(services: SlackServices, command: ReleaseCommand, user: string, override: string | null): Promise<string | null> {
-  const now = services.now();
-  const freezes = await freezesInEffect(services.redis, services.prefix, services.config, command.environment, [command.app], now);
+async function freezeAnswer(slack: SlackContext, command: ReleaseCommand, user: string, override: string | null): Promise<string | null> {
+  const now = slack.now();
+  const freezes = await freezesInEffect(slack.redis, slack.prefix, slack.config, command.environment, [command.app], now);
   const refusal = freezeRefusal(command.action, command.app, now, freezes);
   if (refusal === null) return override !== null ? `nothing is frozen for ${command.action} ${command.app} in ${command.environment}: run it without --override` : null;
-  const environment = environmentOf(services, command.environment);
+  const environment = environmentOf(slack, command.environment);
   if (override === null) return `${refusal}${environment.breakGlass.length > 0 ? '; a breakGlass user can override with --override "reason" (it needs an approval)' : ''}`;
   const notAllowed = mayOverride(user, { users: environment.breakGlass, usergroups: [] }, () => []);
   return notAllowed ? `${refusal}; ${notAllowed}` : null;
@@ -220,9 +220,9 @@ async function sayRest(say: (message: SlackMessage) => Promise<unknown>, parts: 
 }
 
 /** The full plan of a long release, as replies in its thread (the root shows a summary). */
-async function postFullPlan(services: SlackServices, channel: string, threadTs: string, planText: string): Promise<void> {
+async function postFullPlan(slack: SlackContext, channel: string, threadTs: string, planText: string): Promise<void> {
   for (const part of fullPlanMessages(planText)) {
-    await bestEffort(services, 'full plan in the thread', () => postMessage(services, { channel, thread_ts: threadTs, ...part }));
+    await bestEffort(slack, 'full plan in the thread', () => postMessage(slack, { channel, thread_ts: threadTs, ...part }));
   }
 }
 
@@ -250,21 +250,21 @@ interface EnqueueAsk {
   botUserId?: string;
 }
 
-async function enqueueNow(services: SlackServices, ask: EnqueueAsk): Promise<'enqueued' | 'failed'> {
+async function enqueueNow(slack: SlackContext, ask: EnqueueAsk): Promise<'enqueued' | 'failed'> {
   const { command, action } = ask;
   const requestId = commandRequestId(ask.triggerId);
   const root = { action, app: command.app, environment: command.environment, version: command.version, requester: ask.requester, requestId };
   let threadTs: string | undefined;
   const planText = ask.plan ? renderPlan(ask.plan) : null;
   try {
-    threadTs = (await postMessage(services, { channel: ask.channel, ...queuedRootMessage(root, planText) })).ts;
+    threadTs = (await postMessage(slack, { channel: ask.channel, ...queuedRootMessage(root, planText) })).ts;
   } catch (error) {
     await ask.say(refusalMessage(postingGuidance(error, ask.channel, ask.botUserId, 'the release')));
     return 'failed';
   }
   if (threadTs === undefined) return 'failed';
   const target = { channel: ask.channel, threadTs };
-  await bestEffort(services, 'remember thread root', () => services.memo.remember(rootMemoKey(target), JSON.stringify(root), 7 * 24 * 60 * 60));
+  await bestEffort(slack, 'remember thread root', () => slack.memo.remember(rootMemoKey(target), JSON.stringify(root), 7 * 24 * 60 * 60));
   const base = {
     requestId,
     app: command.app,
@@ -276,15 +276,15 @@ async function enqueueNow(services: SlackServices, ask: EnqueueAsk): Promise<'en
     // No plan digest: nobody approved a plan, and the worker plans what is true when it starts.
   };
   try {
-    await enqueue(services, action, base, command.version);
+    await enqueue(slack, action, base, command.version);
   } catch (error) {
     const reason = `could not queue ${describe(command)}: ${errorText(error)}. Nothing was changed; try again.`;
-    await bestEffort(services, 'thread reply', () => postMessage(services, { channel: ask.channel, thread_ts: threadTs, ...errorMessage(reason) }));
+    await bestEffort(slack, 'thread reply', () => postMessage(slack, { channel: ask.channel, thread_ts: threadTs, ...errorMessage(reason) }));
     await ask.say(errorMessage(reason));
     return 'failed';
   }
-  await audit(services, {
-    at: new Date(services.now()).toISOString(),
+  await audit(slack, {
+    at: new Date(slack.now()).toISOString(),
     kind: 'requested',
     app: command.app,
     environment: command.environment,
@@ -294,7 +294,7 @@ async function enqueueNow(services: SlackServices, ask: EnqueueAsk): Promise<'en
     detail: `${action}, no approval needed`,
   });
   // After the enqueue, so a long plan's parts never delay the release itself.
-  if (planText !== null) await postFullPlan(services, ask.channel, threadTs, planText);
+  if (planText !== null) await postFullPlan(slack, ask.channel, threadTs, planText);
   return 'enqueued';
 }
 
@@ -309,23 +309,23 @@ interface EnqueueBase {
 }
 
 /** Enqueue an ungated release of `kind`; the request id makes a repeated call a no-op. */
-async function enqueue(services: SlackServices, kind: Action, base: EnqueueBase, version: string | null): Promise<{ jobId: string; deduplicated: boolean }> {
+async function enqueue(slack: SlackContext, kind: Action, base: EnqueueBase, version: string | null): Promise<{ jobId: string; deduplicated: boolean }> {
   switch (kind) {
     case 'deploy':
     case 'promote':
-      return enqueueRelease(services.queue, kind, { ...base, version: version ?? '' });
+      return enqueueRelease(slack.queue, kind, { ...base, version: version ?? '' });
     case 'rollback':
-      return enqueueRelease(services.queue, kind, { ...base, ...(version ? { toVersion: version } : {}) });
+      return enqueueRelease(slack.queue, kind, { ...base, ...(version ? { toVersion: version } : {}) });
     case 'bootstrap':
-      return enqueueRelease(services.queue, kind, { ...base, ...(version ? { version } : {}) });
+      return enqueueRelease(slack.queue, kind, { ...base, ...(version ? { version } : {}) });
     case 'cleanup':
-      return enqueueRelease(services.queue, kind, base);
+      return enqueueRelease(slack.queue, kind, base);
   }
 }
 
-async function history(services: SlackServices, command: HistoryCommand, readable: (app: string) => boolean): Promise<SlackMessage> {
+async function history(slack: SlackContext, command: HistoryCommand, readable: (app: string) => boolean): Promise<SlackMessage> {
   try {
-    const entries = await readAudit(services.redis, services.prefix, { count: command.environment || !command.app ? historyCount * 5 : historyCount, ...(command.app ? { app: command.app } : {}) });
+    const entries = await readAudit(slack.redis, slack.prefix, { count: command.environment || !command.app ? historyCount * 5 : historyCount, ...(command.app ? { app: command.app } : {}) });
     const shown = entries.filter((e) => (command.environment === null || e.environment === command.environment) && readable(e.app)).slice(0, historyCount);
     return historyMessage(shown, { app: command.app, environment: command.environment });
   } catch (error) {

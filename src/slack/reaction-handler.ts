@@ -3,7 +3,7 @@ import { reactionDecision, reactionName } from '../core/approval.js';
 import type { MessageRef } from '../queue/approvals.js';
 import { handleDecision } from './approval-decisions.js';
 import { errorMessage } from './blocks.js';
-import { approvalPolicy, bestEffort, type SlackServices } from './services.js';
+import { approvalPolicy, bestEffort, type SlackContext } from './slack-context.js';
 import { rootMemoKey } from './thread-reporter.js';
 
 /**
@@ -23,38 +23,38 @@ export interface ReactionInput {
   botUserId: string | undefined;
 }
 
-export async function handleReaction(services: SlackServices, input: ReactionInput): Promise<void> {
-  if (!(await services.memo.claimEvent(input.eventId))) return;
+export async function handleReaction(slack: SlackContext, input: ReactionInput): Promise<void> {
+  if (!(await slack.memo.claimEvent(input.eventId))) return;
   try {
-    await handleOnce(services, input);
+    await handleOnce(slack, input);
   } catch (error) {
-    await services.memo.releaseEvent(input.eventId).catch(() => undefined);
+    await slack.memo.releaseEvent(input.eventId).catch(() => undefined);
     throw error;
   }
 }
 
-async function handleOnce(services: SlackServices, input: ReactionInput): Promise<void> {
-  const record = await services.approvals.byMessage(input.item);
-  if (!record) return answerUnknown(services, input);
-  const environment = findEnvironment(services.config, record.request.environment);
+async function handleOnce(slack: SlackContext, input: ReactionInput): Promise<void> {
+  const record = await slack.approvals.byMessage(input.item);
+  if (!record) return answerUnknown(slack, input);
+  const environment = findEnvironment(slack.config, record.request.environment);
   if (!environment) return;
-  const decision = reactionDecision({ user: input.user, reaction: input.reaction, removed: input.removed, at: services.now() }, approvalPolicy(environment, record.request.action));
+  const decision = reactionDecision({ user: input.user, reaction: input.reaction, removed: input.removed, at: slack.now() }, approvalPolicy(environment, record.request.action));
   if (decision === null) return;
-  await handleDecision(services, { ref: input.item, decision });
+  await handleDecision(slack, { ref: input.item, decision });
 }
 
 /**
  * An approve or reject reaction on a bot message with no stored request: Redis lost it (or it
  * was never one). Say so once per user and message, so nobody waits for a release that will not run.
  */
-async function answerUnknown(services: SlackServices, input: ReactionInput): Promise<void> {
+async function answerUnknown(slack: SlackContext, input: ReactionInput): Promise<void> {
   if (input.removed || input.botUserId === undefined || input.itemUser !== input.botUserId) return;
   const name = reactionName(input.reaction);
-  const gating = Object.values(services.config.environments).some((env) => env.slack.approvals.approveReaction === name || env.slack.approvals.rejectReaction === name);
+  const gating = Object.values(slack.config.environments).some((env) => env.slack.approvals.approveReaction === name || env.slack.approvals.rejectReaction === name);
   if (!gating) return;
-  const ours = await services.memo.recall(rootMemoKey({ channel: input.item.channel, threadTs: input.item.ts }));
-  if (ours !== null || !(await services.memo.claimOnce(`unknown:${input.item.channel}:${input.item.ts}:${input.user}`, 24 * 60 * 60))) return;
-  await bestEffort(services, 'ephemeral reply', () => services.client.chat.postEphemeral({ channel: input.item.channel, user: input.user, ...errorMessage(unknownRequestText) }));
+  const ours = await slack.memo.recall(rootMemoKey({ channel: input.item.channel, threadTs: input.item.ts }));
+  if (ours !== null || !(await slack.memo.claimOnce(`unknown:${input.item.channel}:${input.item.ts}:${input.user}`, 24 * 60 * 60))) return;
+  await bestEffort(slack, 'ephemeral reply', () => slack.client.chat.postEphemeral({ channel: input.item.channel, user: input.user, ...errorMessage(unknownRequestText) }));
 }
 
 export const unknownRequestText =

@@ -9,7 +9,7 @@ import { createReleaseQueue } from '../../src/queue/release-queue.js';
 import { createSlackDriver, DEFAULT_USERGROUPS, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
 import { createSlackApp, type SlackBot } from '../../src/slack/app.js';
 import { commandContext } from '../../src/slack/command-handler.js';
-import { accessPolicy } from '../../src/slack/services.js';
+import { accessPolicy } from '../../src/slack/slack-context.js';
 import { deleteKeys, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
 import { ALICE, BOB, CAROL, CHANNEL, EVE, FakeClusters, SIGNING_SECRET, queuedJobs, slackConfig } from '../slack/harness.js';
 import { generatedCases, namedCases, pick, seededRng } from './fuzz-corpus.js';

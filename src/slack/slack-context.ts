@@ -13,7 +13,7 @@ import { errorText, type ReleaseReader, type SlackLog } from './ports.js';
 import type { UsergroupCache } from './usergroup-cache.js';
 
 /** Everything a listener of the Slack app uses; built once by `createSlackApp`. */
-export interface SlackServices {
+export interface SlackContext {
   config: Config;
   redis: Redis;
   /** Redis key prefix of this installation (config `redis.prefix`). */
@@ -35,14 +35,14 @@ export interface SlackServices {
 }
 
 /** What posting in Slack and auditing need: the bot has it all; the CLI builds just this to ask for an approval. */
-export type SlackPosting = Pick<SlackServices, 'config' | 'redis' | 'prefix' | 'client' | 'log' | 'now' | 'pacer' | 'approvals'>;
+export type SlackPosting = Pick<SlackContext, 'config' | 'redis' | 'prefix' | 'client' | 'log' | 'now' | 'pacer' | 'approvals'>;
 
 type PostArguments = Parameters<WebClient['chat']['postMessage']>[0] & { channel: string };
 
 /** chat.postMessage, paced per channel. */
-export async function postMessage(services: Pick<SlackServices, 'pacer' | 'client'>, args: PostArguments): Promise<{ ts?: string | undefined }> {
-  await services.pacer.wait(args.channel);
-  return services.client.chat.postMessage(args);
+export async function postMessage(slack: Pick<SlackContext, 'pacer' | 'client'>, args: PostArguments): Promise<{ ts?: string | undefined }> {
+  await slack.pacer.wait(args.channel);
+  return slack.client.chat.postMessage(args);
 }
 
 /** Who may ask for and approve `action` here: the action's own lists where configured, else the environment's. */
@@ -56,27 +56,27 @@ export function approvalPolicy(environment: EnvironmentConfig, action: string): 
   return { approvers: accessPolicy(environment, action).approvers, approveReaction, rejectReaction };
 }
 
-export function environmentOf(services: Pick<SlackServices, 'config'>, name: string): EnvironmentConfig {
-  const environment = findEnvironment(services.config, name);
+export function environmentOf(slack: Pick<SlackContext, 'config'>, name: string): EnvironmentConfig {
+  const environment = findEnvironment(slack.config, name);
   if (!environment) throw new Error(`unknown environment ${name}`);
   return environment;
 }
 
 /** Append to the audit stream, and post the line to the environment's audit channel if it has one. */
-export async function audit(services: SlackPosting, entry: AuditEntry): Promise<void> {
-  await appendAudit(services.redis, services.prefix, entry);
-  const channel = findEnvironment(services.config, entry.environment)?.slack.auditChannel;
+export async function audit(slack: SlackPosting, entry: AuditEntry): Promise<void> {
+  await appendAudit(slack.redis, slack.prefix, entry);
+  const channel = findEnvironment(slack.config, entry.environment)?.slack.auditChannel;
   if (channel === undefined) return;
   const line = historyMessage([entry], { app: entry.app, environment: entry.environment });
-  await postMessage(services, { channel, text: `${entry.kind}: ${entry.app}${entry.version ? ` ${entry.version}` : ''} in ${entry.environment}${entry.actor ? ` by ${entry.actor}` : ''}`, blocks: line.blocks.slice(1) }).catch((error: unknown) => services.log.warn(`audit channel ${channel}: ${errorText(error)}`));
+  await postMessage(slack, { channel, text: `${entry.kind}: ${entry.app}${entry.version ? ` ${entry.version}` : ''} in ${entry.environment}${entry.actor ? ` by ${entry.actor}` : ''}`, blocks: line.blocks.slice(1) }).catch((error: unknown) => slack.log.warn(`audit channel ${channel}: ${errorText(error)}`));
 }
 
 /** Slack calls whose failure must not stop the flow: logged, not thrown. */
-export async function bestEffort<T>(services: Pick<SlackServices, 'log'>, what: string, call: () => Promise<T>): Promise<T | undefined> {
+export async function bestEffort<T>(slack: Pick<SlackContext, 'log'>, what: string, call: () => Promise<T>): Promise<T | undefined> {
   try {
     return await call();
   } catch (error) {
-    services.log.warn(`${what}: ${errorText(error)}`);
+    slack.log.warn(`${what}: ${errorText(error)}`);
     return undefined;
   }
 }
