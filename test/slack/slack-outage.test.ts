@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WebClient } from '@slack/web-api';
@@ -18,6 +16,7 @@ import { executeRelease } from '../../src/release/release.js';
 import { startSlackStandIn, type SlackStandIn } from '../../src/sandbox/slack/index.js';
 import { deleteKeys, eventually, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
 import { configYaml, liveSelectors, startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 import { CHANNEL } from './harness.js';
 
 /**
@@ -31,8 +30,7 @@ import { CHANNEL } from './harness.js';
 const outageMs = Number(process.env.SLACK_OUTAGE_MS ?? 3_000);
 let world: SandboxEnv;
 let standIn: SlackStandIn;
-let worker: ChildProcess | undefined;
-const workerOutput: string[] = [];
+let worker: WorkerProcess | undefined;
 let redis: Redis;
 let queue: Queue;
 let events: QueueEvents;
@@ -57,21 +55,11 @@ beforeAll(async () => {
   await events.waitUntilReady();
   const configPath = path.join(world.dir, 'outage.json');
   await writeFile(configPath, JSON.stringify(raw));
-  worker = spawn(process.execPath, ['--import', 'tsx', 'jobs/worker.ts', '--config', configPath], {
-    env: { ...process.env, REDIS_URL: redisUrl, CUTOVER_CONFIG: '', SLACK_BOT_TOKEN: standIn.botToken, SLACK_API_URL: standIn.apiUrl },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  worker.stdout!.on('data', (chunk: Buffer) => workerOutput.push(chunk.toString()));
-  worker.stderr!.on('data', (chunk: Buffer) => workerOutput.push(chunk.toString()));
-  await eventually(async () => workerOutput.join('').includes('"worker ready"'), `the worker to start:\n${workerOutput.join('')}`, 20_000);
+  worker = await startWorkerProcess(configPath, { SLACK_BOT_TOKEN: standIn.botToken, SLACK_API_URL: standIn.apiUrl });
 }, 60_000);
 
 afterAll(async () => {
-  if (worker && worker.exitCode === null) {
-    const exited = once(worker, 'exit');
-    worker.kill('SIGTERM');
-    await exited;
-  }
+  await worker?.stop();
   await events?.close();
   await queue?.close();
   if (redis) {
