@@ -222,7 +222,7 @@ async function sayRest(say: (message: SlackMessage) => Promise<unknown>, parts: 
 /** The full plan of a long release, as replies in its thread (the root shows a summary). */
 async function postFullPlan(slack: SlackContext, channel: string, threadTs: string, planText: string): Promise<void> {
   for (const part of fullPlanMessages(planText)) {
-    await bestEffort(slack, 'full plan in the thread', () => postMessage(slack, { channel, thread_ts: threadTs, ...part }));
+    await bestEffort(slack, 'full plan in the thread', () => postMessage(slack, { channel, thread_ts: threadTs, ...part }, 'background'));
   }
 }
 

@@ -6,7 +6,7 @@ import type { ApprovalPolicy } from '../core/approval.js';
 import type { AccessPolicy } from '../core/authorization.js';
 import { appendAudit, type AuditEntry } from '../queue/audit.js';
 import type { ApprovalStore } from '../queue/approvals.js';
-import type { ChannelPacer } from './channel-pacer.js';
+import type { ChannelPacer, PostPriority } from './channel-pacer.js';
 import type { SlackMemo } from './slack-memo.js';
 import { historyMessage } from './blocks.js';
 import { errorText, type ReleaseReader, type SlackLog } from './ports.js';
@@ -39,9 +39,9 @@ export type SlackPosting = Pick<SlackContext, 'config' | 'redis' | 'prefix' | 'c
 
 type PostArguments = Parameters<WebClient['chat']['postMessage']>[0] & { channel: string };
 
-/** chat.postMessage, paced per channel. */
-export async function postMessage(slack: Pick<SlackContext, 'pacer' | 'client'>, args: PostArguments): Promise<{ ts?: string | undefined }> {
-  await slack.pacer.wait(args.channel);
+/** chat.postMessage, paced per channel; someone is waiting for it unless `priority` says otherwise. */
+export async function postMessage(slack: Pick<SlackContext, 'pacer' | 'client'>, args: PostArguments, priority: PostPriority = 'interactive'): Promise<{ ts?: string | undefined }> {
+  await slack.pacer.wait(args.channel, priority);
   return slack.client.chat.postMessage(args);
 }
 

@@ -158,7 +158,7 @@ export class ThreadOutboxDrainer {
     const key = `progress:${ref(thread)}:${releaseKey}`;
     let ts = this.progressTs.get(key) ?? (await memo.recall(key));
     if (ts === null) {
-      await this.options.pacer?.wait(thread.channel);
+      await this.options.pacer?.wait(thread.channel, 'background');
       const posted = await client.chat.postMessage({ channel: thread.channel, thread_ts: thread.threadTs, ...message });
       this.counts.posts++;
       ts = posted.ts ?? null;
@@ -175,7 +175,7 @@ export class ThreadOutboxDrainer {
     const mark = `summary:${ref(thread)}:${releaseKey}`;
     if (!(await memo.claimOnce(mark, 7 * dayS))) return;
     try {
-      await this.options.pacer?.wait(thread.channel);
+      await this.options.pacer?.wait(thread.channel, 'background');
       await client.chat.postMessage({ channel: thread.channel, thread_ts: thread.threadTs, ...message });
       this.counts.posts++;
     } catch (error) {

@@ -1,4 +1,6 @@
+import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunCursor } from '../../src/release/runner.js';
 import { readAudit } from '../../src/queue/audit.js';
 import { enqueueRelease } from '../../src/queue/enqueue.js';
 import { isEvent, resultOf, waitFor, World, type WorkerProcess } from './harness.js';
@@ -24,12 +26,20 @@ function switchedIn(worker: WorkerProcess, jobId: string, region: string): boole
   return worker.lines.some((l) => l.job === jobId && l.event === 'step-finished' && typeof l.msg === 'string' && l.msg.startsWith(`ok ${region}: switch`));
 }
 
+function switchSaved(job: Job | undefined, region: string): boolean {
+  const cursor = (job?.data as { runCursor?: RunCursor } | undefined)?.runCursor;
+  return cursor?.records.some((r) => r.step.kind === 'switch' && r.step.region === region && r.outcome === 'ok') ?? false;
+}
+
 describe('a worker process dies in the middle of a two-region promotion', () => {
   it('another worker resumes after region 1 switched, finishes region 2 and reports the result once', async () => {
     await enqueueRelease(world.queue, 'promote', { requestId: 'crash-1', app: 'shop', environment: 'production', version: 'v2', requestedBy: 'U0TEST', source: 'cli' });
 
     let victim: WorkerProcess | undefined;
     await waitFor(() => (victim = world.workers.find((w) => switchedIn(w, 'crash-1', 'eu-west'))) !== undefined, 'eu-west to switch');
+    // Killed once the switch is in the saved cursor: a kill between the switch and its record
+    // makes the survivor repeat the switch as a no-op write (check:crash covers that point).
+    await waitFor(async () => switchSaved(await world.queue.getJob('crash-1'), 'eu-west'), 'the eu-west switch in the saved cursor');
     victim!.child.kill('SIGKILL');
     await victim!.exited;
     expect(await world.liveVersions('shop')).toMatchObject({ 'eu-west': 'v2', 'us-east': 'v1' });

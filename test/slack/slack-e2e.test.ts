@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot, type RunningBot } from '../../src/bot.js';
 import { findApp, findEnvironment, parseConfig, type Config } from '../../src/config/index.js';
 import { executeRelease } from '../../src/release/release.js';
-import { createSlackDriver, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
+import { createSlackDriver, slackRateLimits, startSlackStandIn, type SlackDriver, type SlackStandIn } from '../../src/sandbox/slack/index.js';
 import { deleteKeys, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
 import { configYaml, patchSelectorByHand, startSandboxEnv, type SandboxEnv, liveSelectors as liveSelectorsOf } from '../support/sandbox-env.js';
 import { askAsAlice, summaryInThread, ALICE, BOB, CAROL, CHANNEL, EVE, SIGNING_SECRET, textOf } from './harness.js';
@@ -29,8 +29,9 @@ const prefix = testPrefix();
 beforeAll(async () => {
   // A bake between the regions, so an operator can step in during it (the last test).
   world = await startSandboxEnv({ prefix, policy: { bakeSeconds: 3 } });
-  // Slack's posting limit, enforced strictly (no burst allowance) for the whole story.
-  standIn = await startSlackStandIn({ rateLimitPerChannelPerSecond: 1 });
+  // Slack's limits for the whole story, its posting limit at the least burst its docs allow
+  // ("one message per second per channel", "short bursts >1 allowed"): two at once.
+  standIn = await startSlackStandIn({ rateLimits: { postMessagePerChannel: { perMinute: 60, burst: 2 }, tiers: slackRateLimits.tiers } });
   const raw = JSON.parse(configYaml(world.sandbox, { prefix, policy: { bakeSeconds: 3 } })) as { environments: { production: Record<string, unknown> } };
   Object.assign(raw.environments.production, {
     protected: true,
