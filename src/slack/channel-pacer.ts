@@ -27,19 +27,24 @@ export class ChannelPacer {
     private readonly burst = 2,
   ) {}
 
+  /** Waits until the channel has room for a post of this priority, and takes it. */
   async wait(channel: string, priority: PostPriority = 'interactive'): Promise<void> {
-    const key = `${this.prefix}:slack:post-tokens:${channel}`;
-    const needed = priority === 'background' && this.burst > 1 ? 2 : 1;
     const deadline = Date.now() + this.maxWaitMs;
     try {
       while (Date.now() < deadline) {
-        const waitMs = Number(await this.redis.eval(takeToken, 1, key, this.burst, this.intervalMs, needed));
+        const waitMs = await this.take(channel, priority);
         if (waitMs <= 0) return;
         await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, Math.max(0, deadline - Date.now())) + Math.floor(Math.random() * 20)));
       }
     } catch {
       // Redis unavailable: post unpaced rather than not at all.
     }
+  }
+
+  /** Takes room for one post if there is; answers 0, or the milliseconds until there is. */
+  async take(channel: string, priority: PostPriority): Promise<number> {
+    const needed = priority === 'background' && this.burst > 1 ? 2 : 1;
+    return Number(await this.redis.eval(takeToken, 1, `${this.prefix}:slack:post-tokens:${channel}`, this.burst, this.intervalMs, needed));
   }
 }
 
