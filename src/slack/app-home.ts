@@ -121,6 +121,8 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 export class HomePublisher {
   private readonly viewers = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  /** The newest audit entry seen (undefined: not read yet). */
+  private lastAuditId: string | null | undefined;
 
   constructor(
     private readonly slack: SlackContext,
@@ -129,6 +131,8 @@ export class HomePublisher {
 
   async opened(user: string): Promise<void> {
     this.viewers.add(user);
+    // What the audit holds now is in this publish: only newer entries publish again.
+    if (this.lastAuditId === undefined) await this.noticeAudit();
     await this.publish(user);
   }
 
@@ -138,6 +142,23 @@ export class HomePublisher {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.publishAll(), this.debounceMs);
     this.timer.unref();
+  }
+
+  /**
+   * Workers and other bot replicas change what the Home tab shows (a release finished, a cleanup)
+   * without this process seeing it; each of those writes the audit trail, so a new entry there
+   * publishes the open tabs again. Only read while someone has the tab open.
+   */
+  async noticeAudit(): Promise<void> {
+    if (this.viewers.size === 0) return;
+    try {
+      const newest = (await readAudit(this.slack.redis, this.slack.prefix, { count: 1 }))[0]?.id ?? null;
+      const seen = this.lastAuditId;
+      this.lastAuditId = newest;
+      if (seen !== undefined && newest !== seen) this.changed();
+    } catch (error) {
+      this.slack.log.warn(`Home tab refresh: ${errorText(error)}`);
+    }
   }
 
   stop(): void {

@@ -45,6 +45,11 @@ export interface SlackAppOptions {
   sweepIntervalMs?: number;
   /** How long the Home tabs wait for changes to settle before they are published again (default 1 s). */
   homeDebounceMs?: number;
+  /**
+   * How often the audit trail is read, while someone has the Home tab open, for what workers and
+   * other replicas did (a release finished, a cleanup); default 5 s. 0: never.
+   */
+  homeRefreshMs?: number;
   usergroupTtlMs?: number;
   /** Port of /healthz, /readyz and /metrics, never the Slack endpoint's; default config web.metricsPort (0: a free port). */
   probesPort?: number;
@@ -189,6 +194,7 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
   });
 
   let sweeper: NodeJS.Timeout | undefined;
+  let homeRefresher: NodeJS.Timeout | undefined;
   let probes: MetricsServer | undefined;
   const sweep = () => sweepApprovals(slack);
 
@@ -205,6 +211,11 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
         sweeper = setInterval(() => void sweep().catch((error: unknown) => log.warn(`approval sweep: ${errorText(error)}`)), sweepEvery);
         sweeper.unref();
       }
+      const refreshEvery = options.homeRefreshMs ?? 5_000;
+      if (refreshEvery > 0) {
+        homeRefresher = setInterval(() => void home.noticeAudit(), refreshEvery);
+        homeRefresher.unref();
+      }
       probes = await startProbeServer(probeRoutes, { port: options.probesPort ?? config.web.metricsPort, host });
       if (mode === 'socket') {
         await app.start();
@@ -215,6 +226,7 @@ export function createSlackApp(options: SlackAppOptions): SlackBot {
     },
     async stop() {
       clearInterval(sweeper);
+      clearInterval(homeRefresher);
       home.stop();
       await app.stop();
       await probes?.close();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RegionState } from '../../src/core/model.js';
 import { appendAudit } from '../../src/queue/audit.js';
-import { ALICE, BOB, CHANNEL, queuedJobs, slackConfig, startWorld, textOf, type World } from './harness.js';
+import { ALICE, BOB, CAROL, CHANNEL, queuedJobs, slackConfig, startWorld, textOf, type World } from './harness.js';
 
 /**
  * The Home tab, through the real Bolt app and the Slack stand-in: opening it publishes
@@ -14,6 +14,7 @@ let world: World;
 
 beforeAll(async () => {
   world = await startWorld({
+    homeRefreshMs: 200,
     config: (prefix) => {
       const config = slackConfig(prefix);
       config.environments.production!.freezers = { users: [BOB], usergroups: [] };
@@ -73,4 +74,21 @@ describe('the App Home', () => {
     await world.standIn.waitFor((s) => (s.homeView(BOB)?.publishedAt ?? 0) > bob.publishedAt && !JSON.stringify(s.homeView(BOB)!.view).includes('cutover_approve'), 10_000);
     expect(homeText(BOB)).toContain('Nothing is waiting for you.');
   }, 40_000);
+
+  it('is published again when a worker finishes a release, which only the audit trail tells this process', async () => {
+    await world.driver.openAppHome(CAROL);
+    const before = await world.standIn.waitFor((s) => s.homeView(CAROL));
+    expect(homeText(CAROL)).toContain('*shop* in production: eu-west `v1` · us-east `v1`');
+    // A worker in another process promotes shop to v3: the clusters change, and it writes the audit.
+    const status = world.clusters.status.bind(world.clusters);
+    world.clusters.status = async (app: string, environment: string): Promise<RegionState[]> => {
+      const states = await status(app, environment);
+      return app === 'shop' && environment === 'production' ? states.map((s) => ({ ...s, live: { ...s.live!, version: 'v3' } })) : states;
+    };
+    await appendAudit(world.redis, world.prefix, { at: new Date().toISOString(), kind: 'succeeded', app: 'shop', environment: 'production', version: 'v3', actor: ALICE, requestId: 'worker-1' });
+
+    await world.standIn.waitFor((s) => (s.homeView(CAROL)?.publishedAt ?? 0) > before.publishedAt, 10_000);
+    expect(homeText(CAROL)).toContain('*shop* in production: eu-west `v3` · us-east `v3`');
+    expect(homeText(CAROL)).toContain('✅ succeeded shop v3 in production by <@U0000ALICE>');
+  }, 20_000);
 });

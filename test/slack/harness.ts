@@ -117,7 +117,7 @@ export interface World {
 }
 
 export async function startWorld(
-  options: { expiresMinutes?: number; auditChannel?: string; required?: number; reader?: ReleaseReader; config?: (prefix: string) => Config; standIn?: StandInOptions; usergroupTtlMs?: number } = {},
+  options: { expiresMinutes?: number; auditChannel?: string; required?: number; reader?: ReleaseReader; config?: (prefix: string) => Config; standIn?: StandInOptions; usergroupTtlMs?: number; homeRefreshMs?: number } = {},
 ): Promise<World> {
   const prefix = testPrefix();
   const standIn = await startSlackStandIn({ ...(options.auditChannel ? { channels: [CHANNEL, options.auditChannel] } : {}), ...options.standIn });
@@ -144,6 +144,7 @@ export async function startWorld(
     now: () => Date.now() + clock.offsetMs,
     sweepIntervalMs: 0,
     ...(options.usergroupTtlMs !== undefined ? { usergroupTtlMs: options.usergroupTtlMs } : {}),
+    ...(options.homeRefreshMs !== undefined ? { homeRefreshMs: options.homeRefreshMs } : {}),
   });
   const { port, probesPort } = await bot.start(0, '127.0.0.1');
   const botUrl = `http://127.0.0.1:${port}`;
