@@ -253,13 +253,17 @@ export class LeaseKeeper {
     if (lost) throw lost;
   }
 
-  /** assertHeld, then confirm the token in Redis: call right before a mutating step. */
+  /**
+   * assertHeld, then confirm the token in Redis: call right before a mutating step. An answer that
+   * arrives after the lease may have expired (it waited out a Redis outage in the client's queue)
+   * does not count: Redis may have restarted from a copy older than a takeover.
+   */
   async assertFenced(): Promise<void> {
     this.assertHeld();
     if (!(await checkFence(this.redis, this.key, this.token))) {
       await this.loseWithReason();
-      this.assertHeld();
     }
+    this.assertHeld();
   }
 
   /**

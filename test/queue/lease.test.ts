@@ -96,6 +96,23 @@ describe('LeaseKeeper', () => {
     expect(await readLease(redis, key)).toMatchObject({ holder: 'job-b', token: thief.token });
   });
 
+  it('assertFenced refuses when Redis answers only after the lease may have expired', async () => {
+    const key = freshKey();
+    // Redis still holds the lease with our token (as after a restart from an old copy)...
+    const { token } = (await acquireLease(redis, key, 'job-a', 60_000)) as { token: number };
+    // ...but its answer comes after the keeper's TTL without a renewal: a Redis outage in between.
+    const late = new Proxy(redis, {
+      get(target, property) {
+        if (property === 'hget') return async (...args: [string, string]) => (await wait(500)) && target.hget(...args);
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const keeper = new LeaseKeeper(late, key, 'job-a', token, 300);
+    await expect(keeper.assertFenced()).rejects.toMatchObject({ name: 'LostLeaseError', code: 'expired' });
+    await keeper.stop({ release: false });
+  });
+
   it('assertFenced notices a takeover before the next renewal', async () => {
     const key = freshKey();
     const { token } = (await acquireLease(redis, key, 'job-a', 60_000)) as { token: number };
