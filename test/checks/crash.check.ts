@@ -55,6 +55,12 @@ interface KillPoint {
    */
   kind?: 'kill' | 'pause' | 'outside' | 'approval';
   expect: 'succeeded' | 'rolled-back' | 'stopped';
+  /**
+   * 'started' audit entries expected: by default at least 2 (the victim's run and the one that took
+   * over). 1 where the victim had reported its end: the run that takes over completes the job with
+   * that result and does no work, so it audits nothing (issue 20, "finished twice").
+   */
+  auditedRuns?: 1;
 }
 
 const killPoints: KillPoint[] = [
@@ -80,6 +86,7 @@ const killPoints: KillPoint[] = [
     label: 'final report delivered (marker "reported"), job not completed',
     wire: { match: '$8\r\nreported\r\n', action: 'kill-after-reply' },
     expect: 'succeeded',
+    auditedRuns: 1,
   },
   {
     label: 'us-east verify failed: compensation begun, before its first step',
@@ -226,7 +233,9 @@ async function runKillPoint(entry: (typeof selected)[number], killsSoFar: number
   if (summaries.length !== 1) problems.push(`${summaries.length} summary lines in the workers' logs`);
   else if (result && point.expect === 'rolled-back' && !String(summaries[0]!.msg).includes('rolled back')) problems.push(`summary does not say rolled back: ${String(summaries[0]!.msg)}`);
   if (finalAudits !== 1) problems.push(`${finalAudits} final audit entries`);
-  if (runs < 2) problems.push(`only ${runs} run(s) audited: the job was not taken over`);
+  if (point.auditedRuns === 1) {
+    if (runs !== 1) problems.push(`${runs} runs audited: the run that took over a reported job did work again`);
+  } else if (runs < 2) problems.push(`only ${runs} run(s) audited: the job was not taken over`);
   const survivors = world.workersThatRan(jobId).filter((w) => w !== victim);
   if (survivors.length === 0) problems.push('no other worker ran the job');
 

@@ -250,8 +250,9 @@ export class World {
   }
 
   /** The worker process whose log mentions this job. */
+  /** Workers with a line about the job: its progress (`job`) or anything logged while running it (`jobId`). */
   workersThatRan(jobId: string): WorkerProcess[] {
-    return this.workers.filter((w) => w.lines.some((l) => l.job === jobId));
+    return this.workers.filter((w) => w.lines.some((l) => l.job === jobId || l.jobId === jobId));
   }
 
   async stop(): Promise<void> {
