@@ -18,8 +18,9 @@ import { rootMemoKey, type ThreadOp } from './thread-reporter.js';
  * drainer per thread at a time (a Redis lock, so worker replicas share the work), every request
  * with a timeout and no retries inside the client; a failed write is retried with backoff (the
  * thread waits, others go on) up to `maxAttempts`, then dropped with an error line. Successive
- * progress snapshots of a thread coalesce into the newest, and a thread is written at most once
- * per `minIntervalMs` (Slack: about one message a second per channel).
+ * progress snapshots of a thread coalesce into the newest, and the progress message of a thread is
+ * edited at most once per `minIntervalMs`; the summary and the root's update follow at once, their
+ * posts paced per channel by the pacer (Slack: about one message a second per channel).
  */
 
 export interface DrainerOptions {
@@ -110,7 +111,7 @@ export class ThreadOutboxDrainer {
       const interval = this.options.minIntervalMs ?? 1100;
       if (delivery.ok) {
         await outbox.forgetTries(entry.id).catch(() => undefined);
-        await outbox.done(thread, entry.streamId, Date.now() + interval);
+        await outbox.done(thread, entry.streamId, Date.now() + pauseBefore(entries[index + 1], interval));
         return;
       }
       this.counts.failures++;
@@ -245,4 +246,13 @@ export function workerThreadDrainer(config: Config, redis: Redis, log?: SlackLog
     maxAttempts: settings.maxAttempts,
     maxBackoffMs: settings.maxBackoffMs,
   });
+}
+
+/**
+ * How long a thread waits before its next write: a progress edit (or whatever comes next) waits the
+ * interval, so a running release edits its message about once a second; a summary or a root update
+ * already queued goes at once (a post is paced per channel by the pacer).
+ */
+function pauseBefore(next: StoredOutboxEntry | undefined, intervalMs: number): number {
+  return next === undefined || next.op === 'progress' ? intervalMs : 0;
 }

@@ -6,6 +6,7 @@ import type { Plan, Step } from '../../src/core/plan.js';
 import { startSlackStandIn, type SlackStandIn } from '../../src/sandbox/slack/index.js';
 import { SlackMemo } from '../../src/slack/slack-memo.js';
 import { ThreadOutbox } from '../../src/queue/thread-outbox.js';
+import { ChannelPacer } from '../../src/slack/channel-pacer.js';
 import { ThreadOutboxDrainer } from '../../src/slack/thread-outbox-drainer.js';
 import { ThreadReporter, threadReporterFactory } from '../../src/slack/thread-reporter.js';
 import { deleteKeys, eventually, testPrefix, testRedis } from '../queue/redis-fixture.js';
@@ -41,14 +42,15 @@ beforeEach(async () => {
   warnings.length = 0;
 });
 
-function startDrainer(options: { maxAttempts?: number } = {}): ThreadOutboxDrainer {
-  drainer = new ThreadOutboxDrainer({ client, outbox, memo: gate, log, pollMs: 50, backoffMs: 100, maxBackoffMs: 400, ...options }).start();
+function startDrainer(options: { maxAttempts?: number; minIntervalMs?: number } = {}): ThreadOutboxDrainer {
+  // Paced per channel through Redis, as the worker wires it (threadOutboxDrainer).
+  drainer = new ThreadOutboxDrainer({ client, outbox, memo: gate, log, pacer: new ChannelPacer(redis, prefix), pollMs: 50, backoffMs: 100, maxBackoffMs: 400, ...options }).start();
   return drainer;
 }
 
 /** The thread as a person reads it once the outbox is empty. */
-async function drained(threadTs: string) {
-  await eventually(async () => (await outbox.backlog()) === 0, 'the outbox to drain', 20_000);
+async function drained(threadTs: string, timeoutMs = 20_000) {
+  await eventually(async () => (await outbox.backlog()) === 0, 'the outbox to drain', timeoutMs);
   return standIn.replies(CHANNEL, threadTs);
 }
 
@@ -123,6 +125,18 @@ describe('the thread reporter and its outbox', () => {
     expect(progress!.history.length).toBeLessThanOrEqual(3);
     expect(summary!.text).toContain('eu-west: switched');
     expect(JSON.stringify(summary!.blocks)).toContain('EndpointSlices converged');
+    expect(standIn.message(CHANNEL, threadTs)!.text).toContain('✅ done');
+    expect(standIn.rateLimited()).toEqual([]);
+  });
+
+  it('posts the summary and updates the root right after the last progress edit, without waiting the edit interval', async () => {
+    const threadTs = await root();
+    const reporter = new ThreadReporter({ outbox, target: { channel: CHANNEL, threadTs }, releaseKey: 'r1b', run: { jobId: 'j1b', attempt: 0 } });
+    for (const event of events()) await reporter.report(event);
+    // Progress edits at most every 30 s: the summary and the root's update must not wait for that.
+    startDrainer({ minIntervalMs: 30_000 });
+    const replies = await drained(threadTs, 10_000);
+    expect(replies.map((r) => r.text?.split('\n')[0])).toEqual(['Promote shop v2 in production: ✅ done', expect.stringContaining('Promote shop v2 in production')]);
     expect(standIn.message(CHANNEL, threadTs)!.text).toContain('✅ done');
     expect(standIn.rateLimited()).toEqual([]);
   });
