@@ -4,9 +4,11 @@ import { findApp, findEnvironment } from '../../src/config/index.js';
 import type { ProgressEvent, ReleaseResult } from '../../src/core/events.js';
 import type { Action } from '../../src/core/plan.js';
 import { startTraffic } from '../../src/demo/traffic.js';
+import { KubeCluster } from '../../src/kube/kube-cluster.js';
 import { loadKubeConfig } from '../../src/kube/load-kubeconfig.js';
 import { executeRelease, observeEnvironment, previewRelease } from '../../src/release/release.js';
 import { RunInterrupted, type RunCursor } from '../../src/release/runner.js';
+import { ClusterDirectory } from '../../src/wiring/release-environment.js';
 import { startSandboxEnv, type SandboxEnv, liveSelectors as liveSelectorsOf } from '../support/sandbox-env.js';
 
 let world: SandboxEnv;
@@ -18,12 +20,12 @@ afterAll(async () => {
   await world?.stop();
 });
 
-function environment() {
-  return world.clusters.environment(findEnvironment(world.config, 'production')!, findApp(world.config, 'shop')!);
+function environment(clusters: ClusterDirectory = world.clusters) {
+  return clusters.environment(findEnvironment(world.config, 'production')!, findApp(world.config, 'shop')!);
 }
 
-async function release(action: Action, version: string | null, onEvent?: (event: ProgressEvent) => void | Promise<void>): Promise<ReleaseResult> {
-  const { env, app } = environment();
+async function release(action: Action, version: string | null, onEvent?: (event: ProgressEvent) => void | Promise<void>, clusters?: ClusterDirectory): Promise<ReleaseResult> {
+  const { env, app } = environment(clusters);
   return executeRelease({ action, app, version, actor: 'test' }, env, { reporter: { report: (e) => onEvent?.(e) } });
 }
 
@@ -154,9 +156,12 @@ describe('a release, step by step, against two sandbox regions', () => {
   });
 
   it('retries transient API errors (30% of requests) to a successful promotion', async () => {
+    // 10 tries per call, as the conformance case: with 5 (the default) a call fails for good with
+    // 0.3^5 = 0.24% here, and one promotion in about 15 would fail on chance alone.
+    const patient = new ClusterDirectory((region) => new KubeCluster({ region: region.name, namespace: region.namespace, kubeconfig: loadKubeConfig({ path: region.kubeconfig!, context: region.context! }), retry: { attempts: 10, baseMs: 10, capMs: 100 } }));
     for (const region of world.sandbox.regions) region.faults.set({ errorRate: 0.3 });
     try {
-      const result = await release('promote', 'v2');
+      const result = await release('promote', 'v2', undefined, patient);
       expect(result.outcome).toBe('succeeded');
     } finally {
       for (const region of world.sandbox.regions) region.faults.set({ errorRate: 0 });

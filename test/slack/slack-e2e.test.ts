@@ -27,12 +27,14 @@ let config: Config;
 const prefix = testPrefix();
 
 beforeAll(async () => {
-  // A bake between the regions, so an operator can step in during it (the last test).
-  world = await startSandboxEnv({ prefix, policy: { bakeSeconds: 3 } });
+  // A bake between the regions, so an operator can step in during it (the last test). The operator
+  // acts on what the thread shows, which lags the release by Slack's pace (a progress post waits
+  // for the channel's tokens, edits come about once a second): the bake outlasts that lag.
+  world = await startSandboxEnv({ prefix, policy: { bakeSeconds: 6 } });
   // Slack's limits for the whole story, its posting limit at the least burst its docs allow
   // ("one message per second per channel", "short bursts >1 allowed"): two at once.
   standIn = await startSlackStandIn({ rateLimits: { postMessagePerChannel: { perMinute: 60, burst: 2 }, tiers: slackRateLimits.tiers } });
-  const raw = JSON.parse(configYaml(world.sandbox, { prefix, policy: { bakeSeconds: 3 } })) as { environments: { production: Record<string, unknown> } };
+  const raw = JSON.parse(configYaml(world.sandbox, { prefix, policy: { bakeSeconds: 6 } })) as { environments: { production: Record<string, unknown> } };
   Object.assign(raw.environments.production, {
     protected: true,
     slack: { approvals: { approvers: { usergroups: ['S0APPROVERS'] }, requesters: { users: [ALICE] } } },
