@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { freePort } from './free-port.js';
 
 /**
  * A real Prometheus (the `prometheus` binary on PATH: Debian's package, `apt-get install
@@ -102,17 +102,6 @@ function prometheusVersion(binary: string): Promise<string> {
       const version = /version (\S+)/.exec(output)?.[1];
       if (code === 0 && version) resolve(version);
       else reject(new Error(`${binary} --version exited with ${code}: ${output.trim().split('\n')[0] ?? ''}`));
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
     });
   });
 }

@@ -18,7 +18,6 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +32,7 @@ import { createSlackDriver, startSlackStandIn } from '../../src/sandbox/slack/in
 import { ClusterDirectory } from '../../src/wiring/release-environment.js';
 import { deleteKeys, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
 import { formatStats, mustSucceed, numberArg, printResult, sleep, stats } from './bench-support.js';
+import { freePort } from '../../src/sandbox/free-port.js';
 
 const runs = Math.round(numberArg('runs', 20));
 const proxySyncDelayMs = 100;
@@ -42,16 +42,6 @@ const alice = 'U0000ALICE';
 const bob = 'U00000BOB';
 const signingSecret = `e2e-${randomBytes(8).toString('hex')}`;
 const prefix = testPrefix();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** Start a product process; resolves once its output says `ready`. */
 function startProcess(args: string[], env: NodeJS.ProcessEnv, ready: string): Promise<ChildProcess> {

@@ -29,7 +29,8 @@ import { ALICE, CHANNEL, SIGNING_SECRET } from '../slack/harness.js';
 import { readManifests } from '../support/apply-manifests.js';
 import { processBudget, repoRoot } from '../support/memory-budget.js';
 import { stats } from './bench-support.js';
-import { cpuSecondsOf, freePort, logLine, MemorySampler, round1, startProduct, type ProductProcess } from './soak-processes.js';
+import { freePort } from '../../src/sandbox/free-port.js';
+import { cpuSecondsOf, logLine, MemorySampler, round1, startProduct, type ProductProcess } from './soak-processes.js';
 
 const GOAL = 0.75;
 const idleSeconds = 10;

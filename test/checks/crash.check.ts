@@ -21,7 +21,6 @@
  * Last line: {"kill_points":N,"consistent":N,...}. Exits 1 when any kill point is inconsistent.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { ApprovalStore } from '../../src/queue/approvals.js';
 import { approveActionId } from '../../src/slack/blocks.js';
 import { createSlackDriver, startSlackStandIn, type SlackStandIn } from '../../src/sandbox/slack/index.js';
@@ -34,6 +33,7 @@ import { readRunCursor } from '../../jobs/run-release-job.js';
 import { isEvent, resultOf, root, waitFor, World, type WorkerProcess } from '../jobs/harness.js';
 import { redisUrl } from '../queue/redis-fixture.js';
 import { RedisTripwireProxy, Tripwires, type Tripwire } from '../jobs/redis-tripwire.js';
+import { freePort } from '../../src/sandbox/free-port.js';
 
 const cursorAt = (phase: 'forward' | 'compensation', completed: number): string => `"runCursor":{"phase":"${phase}","completed":${completed},`;
 const stepEvent = (type: 'step-started' | 'step-finished', index: number, kind: string, region: string): string =>
@@ -373,15 +373,6 @@ interface BotProcess {
   output: string[];
   port: Promise<number>;
   exited: Promise<number | null>;
-}
-
-/** A port nothing listens on now (PORT must be 1–65535). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function spawnBot(standIn: SlackStandIn, redis: string): Promise<BotProcess> {

@@ -1,4 +1,3 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findApp, findEnvironment, parseConfig } from '../../src/config/index.js';
 import type { ProgressEvent } from '../../src/core/events.js';
@@ -10,6 +9,7 @@ import { ClusterDirectory } from '../../src/wiring/release-environment.js';
 import { prometheusForTests } from '../support/prometheus.js';
 import { startPinnedSessions } from '../support/pinned-sessions.js';
 import { resultOf, waitFor, World } from './harness.js';
+import { freePort } from '../../src/sandbox/free-port.js';
 
 /**
  * Drain-aware cleanup (issue 18, and row e of the hazard benchmark): with `retention.idle`, a
@@ -72,7 +72,7 @@ describe.skipIf(!hasPrometheus)('drain-aware cleanup against a real Prometheus',
   });
 
   it('keeps every version when Prometheus cannot be reached, saying why in the dry run', async () => {
-    const nobody = await closedPort();
+    const nobody = await freePort();
     const { env, app } = environment(`http://127.0.0.1:${nobody}`);
     const planned = await previewRelease({ action: 'cleanup', app, version: null, actor: 'test' }, env);
     expect(planned.ok && planned.plan.steps).toEqual([]);
@@ -139,12 +139,3 @@ describe.skipIf(!hasPrometheus)('drain-aware cleanup against a real Prometheus',
   }, 120_000);
 });
 
-/** A port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Queue, Worker } from 'bullmq';
@@ -10,6 +9,7 @@ import { parseConfig, type RedisTarget } from '../../src/config/index.js';
 import { createRedis, type QueueSettings } from '../../src/queue/connection.js';
 import { acquireLease } from '../../src/queue/lease.js';
 import { createReleaseQueue, createReleaseWorker } from '../../src/queue/release-queue.js';
+import { freePort } from '../../src/sandbox/free-port.js';
 
 /** REDIS_SENTINELS + REDIS_SENTINEL_NAME: a primary and one sentinel, both local; queue and leases go through it. */
 
@@ -21,17 +21,6 @@ let settings: QueueSettings;
 let redis: Redis | undefined;
 let queue: Queue | undefined;
 let worker: Worker | undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function cli(port: number, ...args: string[]): string {
   const run = spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 5_000 });

@@ -1,4 +1,3 @@
-import net from 'node:net';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findApp, findEnvironment, parseConfig, type Config } from '../../src/config/index.js';
@@ -11,6 +10,7 @@ import type { RunningPrometheus } from '../../src/sandbox/prometheus.js';
 import { ClusterDirectory } from '../../src/wiring/release-environment.js';
 import { prometheusForTests, scrapeSandbox } from '../support/prometheus.js';
 import { configYaml, liveSelectors, startSandboxEnv, type SandboxEnv } from '../support/sandbox-env.js';
+import { freePort } from '../../src/sandbox/free-port.js';
 
 /**
  * Health gates (issue 18): a real Prometheus scrapes the sandbox's ingress metrics while users hit
@@ -135,7 +135,7 @@ describe.skipIf(!hasPrometheus)('health gates against a real Prometheus', () => 
   }, 60_000);
 
   it('moves no traffic when Prometheus is unreachable before the first switch', async () => {
-    const nobody = await closedPort();
+    const nobody = await freePort();
     const result = await release(configWith({ bakeSeconds: 1, gates: { 'error-ratio': { query: errorRatio, condition: '< 0.01' } } }, `http://127.0.0.1:${nobody}`), 'promote', 'v2');
     expect(result.outcome).toBe('failed');
     expect(result.reasons[0]).toContain(`eu-west: health gates cannot be evaluated, so traffic is not moved: gate error-ratio could not be evaluated: Prometheus at http://127.0.0.1:${nobody} is unreachable: ECONNREFUSED`);
@@ -157,12 +157,3 @@ describe.skipIf(!hasPrometheus)('health gates against a real Prometheus', () => 
   }, 60_000);
 });
 
-/** A port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
