@@ -33,9 +33,7 @@ export class FreezeStore {
 
   /** Lift the ad-hoc freeze of `scope`; answers whether there was one. */
   async unfreeze(environment: string, scope: Scope, by: string, at: number): Promise<boolean> {
-    const removed = await this.redis.del(freezeKey(this.prefix, environment, scope));
-    if (removed > 0) await this.audit('unfrozen', scope, environment, by, at, 'freeze lifted');
-    return removed > 0;
+    return this.lift(freezeKey(this.prefix, environment, scope), 'unfrozen', scope, environment, by, at, 'freeze lifted');
   }
 
   /** Ad-hoc freezes of `environment` for these apps and `all`. */
@@ -49,9 +47,7 @@ export class FreezeStore {
   }
 
   async resume(environment: string, scope: Scope, by: string, at: number): Promise<boolean> {
-    const removed = await this.redis.del(stopKey(this.prefix, environment, scope));
-    if (removed > 0) await this.audit('resumed', scope, environment, by, at, 'stop lifted');
-    return removed > 0;
+    return this.lift(stopKey(this.prefix, environment, scope), 'resumed', scope, environment, by, at, 'stop lifted');
   }
 
   async stops(environment: string, apps: readonly string[]): Promise<Stop[]> {
@@ -69,6 +65,13 @@ export class FreezeStore {
         return [];
       }
     });
+  }
+
+  /** Delete a freeze or a stop; only a lift that removed something is audited. */
+  private async lift(key: string, kind: 'unfrozen' | 'resumed', scope: Scope, environment: string, by: string, at: number, detail: string): Promise<boolean> {
+    const removed = await this.redis.del(key);
+    if (removed > 0) await this.audit(kind, scope, environment, by, at, detail);
+    return removed > 0;
   }
 
   private async audit(kind: 'frozen' | 'unfrozen' | 'stopped' | 'resumed', scope: Scope, environment: string, actor: string, at: number, detail: string): Promise<void> {

@@ -95,3 +95,14 @@ export async function mustSucceed(pending: Promise<ReleaseResult>, what: string)
 export function printResult(result: unknown): void {
   console.log(JSON.stringify(result));
 }
+
+/** Runs a bench's `main` and exits with its code; an error is printed with its stack and exits 1. */
+export function exitWith(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+      process.exit(1);
+    },
+  );
+}

@@ -19,7 +19,7 @@ import { prometheusUnavailable, startPrometheus } from '../../src/sandbox/promet
 import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
 import { ClusterDirectory } from '../../src/wiring/release-environment.js';
 import { startPinnedSessions, type PinnedCounters } from '../support/pinned-sessions.js';
-import { mustSucceed, numberArg, printResult, sleep } from './bench-support.js';
+import { exitWith, mustSucceed, numberArg, printResult, sleep } from './bench-support.js';
 
 const sessionSeconds = numberArg('session-seconds', 10);
 const windowSeconds = numberArg('window-seconds', 4);
@@ -144,10 +144,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exit(1);
-  },
-);
+exitWith(main);

@@ -27,7 +27,7 @@
 import { prometheusUnavailable, startPrometheus, type RunningPrometheus } from '../../src/sandbox/prometheus.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
 import { startPinnedSessions } from '../support/pinned-sessions.js';
-import { numberArg, printResult, sleep } from './bench-support.js';
+import { exitWith, numberArg, printResult, sleep } from './bench-support.js';
 import { hazardWorld, type HazardWorld } from './hazard-world.js';
 import { startPacedTrafficProcess, type PacedCounters } from './paced-traffic.js';
 import { hasKubectl, seedDelete, seedSwitch } from './seed-job.js';
@@ -86,6 +86,13 @@ async function measure(load: Load, body: () => Promise<Record<string, unknown> &
 async function runRow(row: RowName, w: HazardWorld, load: Load): Promise<{ cutover: Side; seed: Side }> {
   const regions = w.regionNames;
   const revert = async (): Promise<void> => void (await seedSwitch(w.seed, regions, 'v1'));
+  // The seed's job switches to a bad version; someone notices and switches back by hand.
+  const seedSwitchThenRevert = async (version: string) => {
+    await seedSwitch(w.seed, regions, version);
+    await sleep(noticeMs);
+    await revert();
+    return { reverted_after_ms: noticeMs };
+  };
   switch (row) {
     case 'steady': {
       const cutover = await measure(load, async () => {
@@ -114,12 +121,7 @@ async function runRow(row: RowName, w: HazardWorld, load: Load): Promise<{ cutov
         const recovery = switchedAt !== null && restoredAt !== null ? Math.round(restoredAt - switchedAt) : null;
         return { outcome: result.outcome, reasons: result.reasons, switched_back: result.compensation?.restored ?? [], recovery_ms: recovery };
       });
-      const seed = await measure(load, async () => {
-        await seedSwitch(w.seed, regions, 'v4');
-        await sleep(noticeMs);
-        await revert();
-        return { reverted_after_ms: noticeMs };
-      });
+      const seed = await measure(load, () => seedSwitchThenRevert('v4'));
       return { cutover, seed };
     }
     case 'a': {
@@ -128,12 +130,7 @@ async function runRow(row: RowName, w: HazardWorld, load: Load): Promise<{ cutov
         await sleep(1000);
         return { outcome: result.outcome, reasons: result.reasons };
       });
-      const seed = await measure(load, async () => {
-        await seedSwitch(w.seed, regions, 'v3');
-        await sleep(noticeMs);
-        await revert();
-        return { reverted_after_ms: noticeMs };
-      });
+      const seed = await measure(load, () => seedSwitchThenRevert('v3'));
       return { cutover, seed };
     }
     case 'c': {
@@ -306,10 +303,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exit(1);
-  },
-);
+exitWith(main);

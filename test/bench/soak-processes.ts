@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { onJsonLines } from '../support/json-lines.js';
 
 export interface ProductProcess {
   name: string;
@@ -27,19 +28,9 @@ export function startProduct(root: string, name: string, entry: string, args: st
     other: [],
     exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
   };
-  let buffer = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let newline: number;
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      try {
-        product.lines.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        product.other.push(line);
-      }
-    }
+  onJsonLines(child.stdout, (line, parsed) => {
+    if (parsed) product.lines.push(parsed);
+    else product.other.push(line);
     // Only the start-up lines are kept: a long soak must not grow the bench's own memory.
     if (product.lines.length > 200) product.lines.splice(20, product.lines.length - 200);
   });

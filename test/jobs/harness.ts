@@ -17,6 +17,7 @@ import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandb
 import { ClusterDirectory } from '../../src/wiring/release-environment.js';
 import type { RunningPrometheus } from '../../src/sandbox/prometheus.js';
 import { scrapeSandbox } from '../support/prometheus.js';
+import { onJsonLines } from '../support/json-lines.js';
 import { deleteKeys, redisUrl, testPrefix, testRedis } from '../queue/redis-fixture.js';
 import { RedisTripwireProxy, type Tripwires } from './redis-tripwire.js';
 
@@ -162,20 +163,9 @@ export class World {
       output: [],
       exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
     };
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        worker.output.push(line);
-        try {
-          worker.lines.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          // not a log line
-        }
-      }
+    onJsonLines(child.stdout, (line, parsed) => {
+      worker.output.push(line);
+      if (parsed) worker.lines.push(parsed);
     });
     child.stderr.on('data', (chunk: Buffer) => worker.output.push(chunk.toString()));
     this.workers.push(worker);
